@@ -1,0 +1,140 @@
+"""``sample`` and ``predict``: the front of the library."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+
+from .problem import Problem
+from .samplers import SAMPLERS, Sampler
+from .samplers.base import check_positive_int
+from .target import make_target
+
+__all__ = ["sample", "predict", "METHODS"]
+
+METHODS = tuple(SAMPLERS)
+
+
+def _check_key(rng_key) -> jax.Array:
+    if rng_key is None:
+        raise ValueError("rng_key is required: pass e.g. jax.random.key(0)")
+    try:
+        key = jax.numpy.asarray(rng_key)
+    except TypeError as err:
+        raise ValueError(f"rng_key must be a JAX PRNG key, got {type(rng_key).__name__}") from err
+    if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
+        if key.shape != ():
+            raise ValueError(f"rng_key must be a single key, got shape {key.shape}")
+        return key
+    if key.shape == (2,) and key.dtype == np.uint32:
+        return jax.random.wrap_key_data(key)
+    raise ValueError("rng_key must be a JAX PRNG key such as jax.random.key(0)")
+
+
+def resolve_method(method) -> Sampler:
+    """``"smc"`` -> ``SMC()``; a configured sampler object is checked and returned."""
+    if isinstance(method, Sampler):
+        sampler = method
+    elif isinstance(method, str) and method in SAMPLERS:
+        sampler = SAMPLERS[method]()
+    else:
+        raise ValueError(f"method must be one of {list(SAMPLERS)} or a sampler object, got {method!r}")
+    sampler.validate()
+    return sampler
+
+
+def sample(
+    problem,
+    *model_args,
+    method="smc",
+    num_samples: int = 2000,
+    num_chains: int = 4,
+    rng_key=None,
+    progress_bar: bool = True,
+    **model_kwargs,
+):
+    """Draw weights uniformly (prior-restricted) from S = {w : the network fits the data}.
+
+    Parameters
+    ----------
+    problem : Problem or callable
+        A :class:`Problem`, or a NumPyro model that calls :func:`consistent`; its
+        arguments follow as ``*model_args`` and ``**model_kwargs``.
+    method : {"smc", "anneal", "rejection", "sgd"} or sampler object
+        ``"smc"`` (default) tempered SMC with NUTS moves; ``"anneal"`` NUTS chains
+        through a β schedule; ``"rejection"`` exact prior rejection; ``"sgd"`` the folk
+        heuristic (biased; a baseline). Pass e.g. ``cn.SMC(target_ess=0.7)`` to
+        configure one.
+    num_samples : int
+        Total draws in S to return, over all chains (split evenly; rounded down to a
+        multiple of ``num_chains``).
+    num_chains : int
+        Independent chains / populations; ``log_volume_se`` and function-space R-hat
+        come from their spread.
+    rng_key : jax.random key
+        Required. The same key gives the same tree.
+    progress_bar : bool
+        tqdm bar on a terminal; off under ``CI=true``.
+
+    Returns
+    -------
+    xarray.DataTree
+        ``posterior`` (one variable per weight site, dims ``chain, draw, ...``),
+        ``sample_stats`` (``in_set`` and method-specific stats), and ``attrs`` with
+        ``method``, ``log_volume``, ``log_volume_se``.
+
+    Raises
+    ------
+    ValueError
+        Bad arguments, before anything is compiled.
+    InfeasibleError
+        S is empty or was not reached within the budget.
+
+    Examples
+    --------
+    >>> import jax, consistent_nets as cn
+    >>> X, y = cn.datasets.xor()
+    >>> problem = cn.Problem(cn.MLP([2, 3, 1]), X, y, cn.BoxPrior(3.0), cn.Margin(0.0))
+    >>> tree = cn.sample(problem, method="rejection", num_samples=200,
+    ...                  rng_key=jax.random.key(0), progress_bar=False)
+    >>> tree.posterior["w0"].shape
+    (4, 50, 2, 3)
+    >>> bool(tree.sample_stats["in_set"].all())
+    True
+    """
+    sampler = resolve_method(method)
+    num_samples = check_positive_int("num_samples", num_samples)
+    num_chains = check_positive_int("num_chains", num_chains)
+    if num_samples < num_chains:
+        raise ValueError(f"num_samples ({num_samples}) must be >= num_chains ({num_chains})")
+    rng_key = _check_key(rng_key)
+    target = make_target(problem, *model_args, **model_kwargs)
+    return sampler.run(target, rng_key, num_samples, num_chains, bool(progress_bar))
+
+
+def predict(problem: Problem, tree, X_new) -> np.ndarray:
+    """Network outputs of every draw at ``X_new``: shape ``(chain, draw, n_new, d_out)``.
+
+    Examples
+    --------
+    >>> import jax, consistent_nets as cn
+    >>> X, y = cn.datasets.xor()
+    >>> problem = cn.Problem(cn.MLP([2, 3, 1]), X, y, cn.BoxPrior(3.0), cn.Margin(0.0))
+    >>> tree = cn.sample(problem, method="rejection", num_samples=40,
+    ...                  rng_key=jax.random.key(0), progress_bar=False)
+    >>> cn.predict(problem, tree, X).shape
+    (4, 10, 4, 1)
+    """
+    if not isinstance(problem, Problem):
+        raise ValueError(f"problem must be a cn.Problem, got {type(problem).__name__}")
+    X_new = np.asarray(X_new, dtype=np.float32)
+    if X_new.ndim != 2 or X_new.shape[1] != problem.net.d_in:
+        raise ValueError(f"X_new must have shape (n, {problem.net.d_in}), got {X_new.shape}")
+    if not np.all(np.isfinite(X_new)):
+        raise ValueError("X_new contains NaN or inf")
+    post = tree["posterior"] if "posterior" in tree.children else None
+    if post is None:
+        raise ValueError("tree must have a posterior group")
+    params = {k: jax.numpy.asarray(post[k].values) for k in problem.net.param_shapes}
+    apply = jax.jit(jax.vmap(jax.vmap(problem.net.apply, in_axes=(0, None)), in_axes=(0, None)))
+    return np.asarray(apply(params, X_new))

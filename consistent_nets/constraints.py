@@ -1,0 +1,155 @@
+"""Consistency constraints: an exact membership test and a penalty that is 0 exactly on S.
+
+Each constraint maps network outputs ``f`` of shape ``(n, d_out)`` and targets ``y`` to
+
+* ``in_set(f, y)``: ``True`` iff every training point is fitted (the definition of S);
+* ``penalty(f, y) = g >= 0``: finite everywhere, exactly 0 iff ``in_set``; the tempered
+  target is ``prior(w) * exp(-beta * g(w))``;
+* ``training_loss(f, y)``: the smooth loss the folk SGD heuristic minimises.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = ["Constraint", "Margin", "Tube", "parse_constraint"]
+
+
+class Constraint:
+    """Base class: subclasses define the three functions of ``(outputs, y)``."""
+
+    def prepare_labels(self, y, d_out: int) -> jax.Array:
+        raise NotImplementedError
+
+    def point_slack(self, outputs, y) -> jax.Array:
+        """Per-point constraint violation ``(n,)``: ``<= 0`` exactly where the point fits."""
+        raise NotImplementedError
+
+    def in_set(self, outputs, y) -> jax.Array:
+        return jnp.all(self.point_slack(outputs, y) <= 0.0)
+
+    def penalty(self, outputs, y) -> jax.Array:
+        """Squared hinge ``sum_i relu(slack_i)**2``: finite, 0 exactly on S."""
+        return jnp.sum(jnp.square(jax.nn.relu(self.point_slack(outputs, y))))
+
+    def training_loss(self, outputs, y) -> jax.Array:
+        raise NotImplementedError
+
+
+def _check_finite_labels(y: np.ndarray) -> None:
+    if y.dtype.kind in "fc" and not np.all(np.isfinite(y)):
+        raise ValueError("y contains NaN or inf")
+
+
+class Margin(Constraint):
+    """Classification with margin ``m >= 0``.
+
+    Binary when the network has one output: labels in {-1, +1} (or {0, 1}, mapped to
+    ±1) and S = {w : y_i f(x_i) >= m for all i}. Multiclass when ``d_out > 1``: integer
+    labels in ``0..d_out-1`` and S = {w : f_y(x_i) - max_{k != y} f_k(x_i) >= m}.
+    """
+
+    def __init__(self, m: float = 0.0):
+        if not isinstance(m, (int, float)) or isinstance(m, bool) or not math.isfinite(m) or m < 0:
+            raise ValueError(f"Margin m must be a finite number >= 0, got {m!r}")
+        self.m = float(m)
+
+    def prepare_labels(self, y, d_out: int) -> jax.Array:
+        y = np.asarray(y)
+        if y.ndim != 1:
+            raise ValueError(f"y must be one-dimensional for Margin, got shape {y.shape}")
+        _check_finite_labels(y)
+        if d_out == 1:
+            values = set(np.unique(y).tolist())
+            if values <= {-1, 1}:
+                return jnp.asarray(y, dtype=jnp.float32)
+            if values <= {0, 1}:
+                return jnp.asarray(2 * y - 1, dtype=jnp.float32)
+            raise ValueError(
+                "y must hold binary labels in {-1, +1} or {0, 1} for a one-output "
+                f"network with Margin, got values {sorted(values)[:6]}"
+            )
+        if y.dtype.kind not in "iu" and not (
+            y.dtype.kind == "f" and np.all(y == np.round(y))
+        ):
+            raise ValueError(f"y must hold integer class labels for multiclass Margin, got dtype {y.dtype}")
+        if y.dtype.kind == "f":
+            raise ValueError("y must hold integer class labels for multiclass Margin, got floats")
+        if y.size and (y.min() < 0 or y.max() >= d_out):
+            raise ValueError(
+                f"y must hold class labels in 0..{d_out - 1} for a {d_out}-output network, "
+                f"got range [{y.min()}, {y.max()}]"
+            )
+        return jnp.asarray(y, dtype=jnp.int32)
+
+    def _margins(self, outputs, y):
+        if outputs.shape[-1] == 1:
+            return y * outputs[..., 0]
+        f_y = jnp.take_along_axis(outputs, y[:, None], axis=-1)[..., 0]
+        others = jnp.where(jax.nn.one_hot(y, outputs.shape[-1], dtype=bool), -jnp.inf, outputs)
+        return f_y - jnp.max(others, axis=-1)
+
+    def point_slack(self, outputs, y):
+        return self.m - self._margins(outputs, y)
+
+    def training_loss(self, outputs, y):
+        if outputs.shape[-1] == 1:
+            return jnp.mean(jax.nn.softplus(-(y * outputs[..., 0])))
+        log_p = jax.nn.log_softmax(outputs, axis=-1)
+        return -jnp.mean(jnp.take_along_axis(log_p, y[:, None], axis=-1))
+
+    def __repr__(self):
+        return f"Margin({self.m})"
+
+    def spec(self) -> str:
+        return f"margin:{self.m:g}"
+
+
+class Tube(Constraint):
+    """Regression: S = {w : |f(x_i) - y_i| <= eps for every point and output}, eps > 0."""
+
+    def __init__(self, eps: float):
+        if not isinstance(eps, (int, float)) or isinstance(eps, bool) or not math.isfinite(eps) or eps <= 0:
+            raise ValueError(f"Tube eps must be a finite number > 0, got {eps!r}")
+        self.eps = float(eps)
+
+    def prepare_labels(self, y, d_out: int) -> jax.Array:
+        y = np.asarray(y)
+        if y.dtype.kind not in "iuf":
+            raise ValueError(f"y must be numeric for Tube, got dtype {y.dtype}")
+        _check_finite_labels(y)
+        if y.ndim == 1 and d_out == 1:
+            y = y[:, None]
+        if y.ndim != 2 or y.shape[1] != d_out:
+            raise ValueError(f"y must have shape (n, {d_out}) for Tube, got {y.shape}")
+        return jnp.asarray(y, dtype=jnp.float32)
+
+    def point_slack(self, outputs, y):
+        return jnp.max(jnp.abs(outputs - y) - self.eps, axis=-1)
+
+    def training_loss(self, outputs, y):
+        return jnp.mean(jnp.square(outputs - y))
+
+    def __repr__(self):
+        return f"Tube({self.eps})"
+
+    def spec(self) -> str:
+        return f"tube:{self.eps:g}"
+
+
+def parse_constraint(spec: str) -> Constraint:
+    """``"margin:0"`` -> ``Margin(0.0)``, ``"tube:0.1"`` -> ``Tube(0.1)``."""
+    kind, _, value = str(spec).partition(":")
+    try:
+        number = float(value) if value else None
+    except ValueError:
+        number = None
+    if kind == "margin" and number is not None:
+        return Margin(number)
+    if kind == "tube" and number is not None:
+        return Tube(number)
+    raise ValueError(f"constraint must look like 'margin:0' or 'tube:0.1', got {spec!r}")

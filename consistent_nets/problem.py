@@ -1,0 +1,99 @@
+"""``Problem``: data, an architecture, a prior and a constraint, as a NumPyro model."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .constraints import Constraint
+from .nets import MLP
+from .plugin import consistent
+from .priors import Prior
+
+__all__ = ["Problem"]
+
+
+class Problem:
+    """The standard problem: sample ``w ~ prior`` restricted to S = {w : net_w fits (X, y)}.
+
+    Parameters
+    ----------
+    net : MLP
+    X : array, shape (n, d_in)
+    y : array
+        Labels or targets, checked against ``constraint`` (see ``Margin``, ``Tube``).
+    prior : BoxPrior or NormalPrior
+    constraint : Margin or Tube
+
+    Attributes
+    ----------
+    model : callable
+        A NumPyro model ``model(X, y)`` with one site per weight array and one
+        consistency site ``"data"``; ``model_args`` are ``(X, y)`` as prepared.
+
+    Examples
+    --------
+    >>> import consistent_nets as cn
+    >>> X, y = cn.datasets.xor()
+    >>> problem = cn.Problem(cn.MLP([2, 3, 1]), X, y, prior=cn.BoxPrior(3.0), constraint=cn.Margin(0.0))
+    >>> problem.num_params, problem.num_data
+    (13, 4)
+    """
+
+    def __init__(self, net: MLP, X, y, prior: Prior, constraint: Constraint):
+        if not isinstance(net, MLP):
+            raise ValueError(f"net must be a cn.MLP, got {type(net).__name__}")
+        if not isinstance(prior, Prior):
+            raise ValueError(f"prior must be cn.BoxPrior or cn.NormalPrior, got {prior!r}")
+        if not isinstance(constraint, Constraint):
+            raise ValueError(f"constraint must be cn.Margin or cn.Tube, got {constraint!r}")
+        X_np = np.asarray(X)
+        if X_np.dtype.kind not in "iuf":
+            raise ValueError(f"X must be numeric, got dtype {X_np.dtype}")
+        if X_np.ndim != 2:
+            raise ValueError(f"X must have shape (n, d_in), got {X_np.shape}")
+        if X_np.shape[0] == 0:
+            raise ValueError("X must hold at least one data point")
+        if not np.all(np.isfinite(X_np)):
+            raise ValueError("X contains NaN or inf")
+        if X_np.shape[1] != net.d_in:
+            raise ValueError(
+                f"X has {X_np.shape[1]} features but net expects d_in = {net.d_in}"
+            )
+        y_np = np.asarray(y)
+        if y_np.ndim == 0 or y_np.shape[0] != X_np.shape[0]:
+            raise ValueError(
+                f"y must have one entry per row of X ({X_np.shape[0]}), got shape {y_np.shape}"
+            )
+        self.net = net
+        self.prior = prior
+        self.constraint = constraint
+        self.X = jnp.asarray(X_np, dtype=jnp.float32)
+        self.y = constraint.prepare_labels(y_np, net.d_out)
+
+    @property
+    def num_data(self) -> int:
+        return int(self.X.shape[0])
+
+    @property
+    def num_params(self) -> int:
+        return self.net.num_params
+
+    @property
+    def model_args(self) -> tuple:
+        return (self.X, self.y)
+
+    def model(self, X, y):
+        """The NumPyro model: prior sites ``w0, b0, ...`` and the consistency site."""
+        params = self.prior.sample_sites(self.net.param_shapes)
+        consistent("data", self.net.apply(params, X), y, self.constraint)
+
+    def outputs(self, params: dict[str, jax.Array], X=None) -> jax.Array:
+        return self.net.apply(params, self.X if X is None else X)
+
+    def __repr__(self):
+        return (
+            f"Problem({self.net!r}, n={self.num_data}, prior={self.prior!r}, "
+            f"constraint={self.constraint!r})"
+        )

@@ -1,0 +1,106 @@
+"""Exact rejection sampling: prior draws kept when they lie in S."""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._errors import InfeasibleError
+from ..output import build_tree, split_chains
+from .base import Sampler, check_positive_float, check_positive_int, chunk_size_for, prior_chunks
+from .progress import progress
+
+__all__ = ["Rejection", "rejection_log_volume"]
+
+
+def rejection_log_volume(num_accepted: int, num_draws: int) -> tuple[float, float]:
+    """``log(k / n)`` and its delta-method standard error ``sqrt((1 - p) / k)``."""
+    p = num_accepted / num_draws
+    return math.log(p), math.sqrt((1.0 - p) / num_accepted)
+
+
+def log_upper_bound_no_success(num_draws: int, level: float = 0.05) -> float:
+    """One-sided ``1 - level`` upper bound on log p after ``num_draws`` failures."""
+    return math.log(-math.expm1(math.log(level) / num_draws))
+
+
+@dataclass(frozen=True)
+class Rejection(Sampler):
+    """Draw from the prior, keep the draws in S. Exact; the reference on small problems.
+
+    Parameters
+    ----------
+    max_draws : int
+        Budget of prior draws (default 2**24 ≈ 1.7e7). With no accepted draw by then,
+        :class:`InfeasibleError` carries the 95 % upper bound ``log(1 - 0.05**(1/n))``.
+    max_seconds : float, optional
+        Wall-clock budget, checked between chunks.
+    chunk_size : int, optional
+        Prior draws evaluated per vectorised call (default: sized to ~64 MiB).
+    """
+
+    max_draws: int = 2**24
+    max_seconds: float | None = None
+    chunk_size: int | None = None
+    name = "rejection"
+
+    def validate(self):
+        check_positive_int("max_draws", self.max_draws)
+        check_positive_float("max_seconds", self.max_seconds, allow_none=True)
+        if self.chunk_size is not None:
+            check_positive_int("chunk_size", self.chunk_size)
+
+    def run(self, target, rng_key, num_samples, num_chains, progress_bar):
+        chunk = min(self.chunk_size or chunk_size_for(target), self.max_draws)
+        needed = num_samples
+        kept, num_draws, num_accepted = [], 0, 0
+        start = time.perf_counter()
+        bar = progress(progress_bar, total=needed, desc="rejection", unit="draw")
+        for _, params, in_set in prior_chunks(target, rng_key, chunk):
+            idx = np.flatnonzero(np.asarray(in_set))
+            num_draws += chunk
+            if idx.size:
+                kept.append({k: np.asarray(v[idx]) for k, v in params.items()})
+                num_accepted += idx.size
+                bar.update(min(idx.size, needed - bar.n))
+            bar.set_postfix(acceptance=f"{num_accepted / num_draws:.2e}")
+            timed_out = self.max_seconds is not None and time.perf_counter() - start > self.max_seconds
+            if num_accepted >= needed or num_draws + chunk > self.max_draws or timed_out:
+                break
+        bar.close()
+        if num_accepted == 0:
+            raise InfeasibleError(
+                f"rejection: no prior draw out of {num_draws} lies in S",
+                log_upper_bound_no_success(num_draws),
+            )
+        complete = num_accepted >= needed
+        if not complete:
+            warnings.warn(
+                f"rejection budget exhausted after {num_draws} prior draws with "
+                f"{num_accepted} of {needed} draws in S; returning those",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        log_volume, log_volume_se = rejection_log_volume(num_accepted, num_draws)
+        draws = {k: np.concatenate([c[k] for c in kept])[:needed] for k in target.site_shapes}
+        num_kept = len(next(iter(draws.values())))
+        chains = max(1, min(num_chains, num_kept))
+        posterior = split_chains(draws, chains)
+        shape = next(iter(posterior.values())).shape[:2]
+        return build_tree(
+            posterior,
+            {"in_set": np.ones(shape, dtype=bool)},
+            {
+                "method": self.name,
+                "log_volume": log_volume,
+                "log_volume_se": log_volume_se,
+                "num_prior_draws": num_draws,
+                "num_accepted": num_accepted,
+                "acceptance_rate": num_accepted / num_draws,
+                "complete": complete,
+            },
+        )

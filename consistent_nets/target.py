@@ -1,0 +1,168 @@
+"""A NumPyro model with consistency sites, as pure functions of a flat unconstrained vector.
+
+For unconstrained ``u`` (a flat vector; constrained values ``w = T(u)``) the tempered
+log density is ``log pi_beta(u) = log_prior(u) - beta * penalty(u)`` where ``log_prior``
+includes the Jacobian of ``T`` and every non-consistency site, and ``penalty`` is the sum
+of the consistency sites' ``g``. This is what every sampler works on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+from jax.flatten_util import ravel_pytree
+from numpyro import handlers
+from numpyro.distributions import biject_to
+
+from .plugin import is_consistent_site
+from .problem import Problem
+
+__all__ = ["Target", "make_target"]
+
+
+def _site_log_prob(site) -> jax.Array:
+    log_prob = jnp.sum(site["fn"].log_prob(site["value"]))
+    if site.get("scale") is not None:
+        log_prob = site["scale"] * log_prob
+    return log_prob
+
+
+@dataclass(frozen=True, eq=False)
+class Target:
+    """Pure-function view of a model; build it with :func:`make_target`."""
+
+    model: Callable
+    args: tuple
+    kwargs: dict
+    site_shapes: dict[str, tuple[int, ...]]
+    transforms: dict[str, Any]
+    unravel: Callable[[jax.Array], dict]
+    dim: int
+    problem: Problem | None = None
+    consistent_sites: tuple[str, ...] = field(default=())
+
+    # -- constrained <-> unconstrained ---------------------------------------------
+    def constrain(self, u: jax.Array) -> dict[str, jax.Array]:
+        z = self.unravel(u)
+        return {k: self.transforms[k](z[k]) for k in self.site_shapes}
+
+    def unconstrain(self, params: dict[str, jax.Array]) -> jax.Array:
+        z = {k: self.transforms[k].inv(params[k]) for k in self.site_shapes}
+        return ravel_pytree(z)[0]
+
+    # -- densities --------------------------------------------------------------------
+    def _trace(self, params):
+        model = handlers.substitute(handlers.seed(self.model, rng_seed=0), data=params)
+        return handlers.trace(model).get_trace(*self.args, **self.kwargs)
+
+    def terms(self, u: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+        """``(log_prior(u), penalty(u), in_set(u))`` in one model evaluation."""
+        z = self.unravel(u)
+        params, log_prior = {}, jnp.zeros(())
+        for k in self.site_shapes:
+            params[k] = self.transforms[k](z[k])
+            log_prior += jnp.sum(self.transforms[k].log_abs_det_jacobian(z[k], params[k]))
+        g, in_set = jnp.zeros(()), jnp.array(True)
+        for site in self._trace(params).values():
+            if site["type"] != "sample":
+                continue
+            if is_consistent_site(site):
+                g += -_site_log_prob(site)
+                in_set &= site["infer"]["in_set"]
+            else:
+                log_prior += _site_log_prob(site)
+        return log_prior, g, in_set
+
+    def log_prior(self, u):
+        return self.terms(u)[0]
+
+    def penalty(self, u):
+        return self.terms(u)[1]
+
+    def in_set(self, u):
+        return self.terms(u)[2]
+
+    def tempered_logdensity(self, u, beta):
+        log_prior, g, _ = self.terms(u)
+        return log_prior - beta * g
+
+    def training_loss(self, params: dict[str, jax.Array]) -> jax.Array:
+        """Sum of the consistency sites' smooth training losses at constrained ``params``."""
+        loss = jnp.zeros(())
+        for site in self._trace(params).values():
+            if is_consistent_site(site):
+                loss += site["infer"]["training_loss"]
+        return loss
+
+    def in_set_params(self, params: dict[str, jax.Array]) -> jax.Array:
+        ok = jnp.array(True)
+        for site in self._trace(params).values():
+            if is_consistent_site(site):
+                ok &= site["infer"]["in_set"]
+        return ok
+
+    # -- exact prior draws --------------------------------------------------------------
+    def prior_draw(self, rng_key: jax.Array) -> tuple[dict[str, jax.Array], jax.Array]:
+        """One exact draw from the model's prior and whether it lies in S."""
+        tr = handlers.trace(handlers.seed(self.model, rng_key)).get_trace(
+            *self.args, **self.kwargs
+        )
+        params = {k: tr[k]["value"] for k in self.site_shapes}
+        in_set = jnp.array(True)
+        for site in tr.values():
+            if is_consistent_site(site):
+                in_set &= site["infer"]["in_set"]
+        return params, in_set
+
+
+def make_target(model_or_problem, *model_args, **model_kwargs) -> Target:
+    """Build a :class:`Target` from a ``Problem`` or a NumPyro model and its arguments.
+
+    Raises
+    ------
+    ValueError
+        When the model has no ``cn.consistent`` site or has discrete latent sites.
+    """
+    problem = None
+    if isinstance(model_or_problem, Problem):
+        if model_args or model_kwargs:
+            raise ValueError("model_args must be empty when a Problem is given")
+        problem = model_or_problem
+        model, model_args, model_kwargs = problem.model, problem.model_args, {}
+    elif callable(model_or_problem):
+        model = model_or_problem
+    else:
+        raise ValueError(
+            f"problem must be a cn.Problem or a NumPyro model (callable), got {type(model_or_problem).__name__}"
+        )
+    tr = handlers.trace(handlers.seed(model, rng_seed=0)).get_trace(*model_args, **model_kwargs)
+    latent = {
+        name: site
+        for name, site in tr.items()
+        if site["type"] == "sample" and not site["is_observed"]
+    }
+    consistent_sites = tuple(n for n, s in tr.items() if is_consistent_site(s))
+    if not consistent_sites:
+        raise ValueError("model has no consistency site: call cn.consistent(...) inside it")
+    if not latent:
+        raise ValueError("model has no latent sample sites to sample")
+    for name, site in latent.items():
+        if site["fn"].support.is_discrete:
+            raise ValueError(f"model site {name!r} is discrete; only continuous weights are supported")
+    transforms = {name: biject_to(site["fn"].support) for name, site in latent.items()}
+    z0 = {name: transforms[name].inv(site["value"]) for name, site in latent.items()}
+    flat, unravel = ravel_pytree(z0)
+    return Target(
+        model=model,
+        args=tuple(model_args),
+        kwargs=dict(model_kwargs),
+        site_shapes={name: tuple(site["value"].shape) for name, site in latent.items()},
+        transforms=transforms,
+        unravel=unravel,
+        dim=int(flat.shape[0]),
+        problem=problem,
+        consistent_sites=consistent_sites,
+    )
