@@ -1,0 +1,1 @@
+"""Hand-written peers run by the benchmark scripts on the library's own target."""
