@@ -1,8 +1,16 @@
-"""Errors raised by consistent-nets."""
+"""Errors raised by consistent-nets, and the argument checks that raise them.
+
+Every ``ValueError`` about a bad argument starts with the argument's name
+(``"eps must be a finite number > 0, got -1"``), and is raised before anything is
+compiled.
+"""
 
 from __future__ import annotations
 
-__all__ = ["InfeasibleError"]
+import math
+import numbers
+
+__all__ = ["InfeasibleError", "check_int", "check_real"]
 
 
 class InfeasibleError(RuntimeError):
@@ -15,7 +23,8 @@ class InfeasibleError(RuntimeError):
     log_volume_upper_bound : float
         An upper bound on log vol(S) (natural log of the prior probability of S)
         implied by what was tried, e.g. a 95 % bound from a rejection run with no
-        accepted draw, or the tempered-SMC evidence at the last stage reached.
+        accepted draw, ``-inf`` when S is provably empty (or null), or ``0.0`` when
+        what was tried bounds nothing.
     """
 
     def __init__(self, message: str, log_volume_upper_bound: float):
@@ -23,3 +32,37 @@ class InfeasibleError(RuntimeError):
         super().__init__(
             f"{message} (log vol(S) <= {self.log_volume_upper_bound:.4g})"
         )
+
+    def __reduce__(self):
+        # picklable across processes (the message already carries the bound)
+        message = str(self).rsplit(" (log vol(S) <=", 1)[0]
+        return (type(self), (message, self.log_volume_upper_bound))
+
+
+def _is_real(value) -> bool:
+    # numpy scalars register as numbers.Real; bool (and np.bool_) are not numbers here
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def check_real(name: str, value, *, minimum: float = 0.0, strict: bool = True, what: str = "") -> float:
+    """``float(value)`` if it is a finite real number ``> minimum`` (``>=`` when not strict).
+
+    Raises ``ValueError`` starting with ``name`` otherwise. ``what`` says whose argument
+    it is, e.g. ``"Tube"``.
+    """
+    bound = f"{'>' if strict else '>='} {minimum:g}"
+    owner = f" ({what})" if what else ""
+    if not _is_real(value) or not math.isfinite(float(value)):
+        raise ValueError(f"{name}{owner} must be a finite number {bound}, got {value!r}")
+    value = float(value)
+    if value < minimum or (strict and value == minimum):
+        raise ValueError(f"{name}{owner} must be a finite number {bound}, got {value!r}")
+    return value
+
+
+def check_int(name: str, value, *, minimum: int = 1, what: str = "") -> int:
+    """``int(value)`` if it is an integer ``>= minimum``; ``ValueError`` starting with ``name``."""
+    owner = f" ({what})" if what else ""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
+        raise ValueError(f"{name}{owner} must be an integer >= {minimum}, got {value!r}")
+    return int(value)

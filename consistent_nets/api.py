@@ -108,6 +108,13 @@ def sample(
     if num_samples < num_chains:
         raise ValueError(f"num_samples ({num_samples}) must be >= num_chains ({num_chains})")
     rng_key = _check_key(rng_key)
+    if isinstance(problem, Problem) and (model_args or model_kwargs):
+        extra = [f"{len(model_args)} positional"] if model_args else []
+        extra += sorted(model_kwargs)
+        raise ValueError(
+            f"model_args must be empty when a Problem is given, got {extra}; sampler "
+            "options go on a sampler object, e.g. method=cn.Rejection(max_draws=10_000)"
+        )
     target = make_target(problem, *model_args, **model_kwargs)
     return sampler.run(target, rng_key, num_samples, num_chains, bool(progress_bar))
 

@@ -10,13 +10,17 @@ Each constraint maps network outputs ``f`` of shape ``(n, d_out)`` and targets `
 
 from __future__ import annotations
 
-import math
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["Constraint", "Margin", "Tube", "parse_constraint"]
+from ._errors import check_real
+
+__all__ = ["Constraint", "Margin", "Tube", "parse_constraint", "SLACK_CAP"]
+
+#: per-point slack is capped here inside the penalty, so that ``g`` and ``beta * g`` stay
+#: finite in float32 for ``beta`` up to ~1e8 and any weights; 0 on S and > 0 off S still hold.
+SLACK_CAP = 1e6
 
 
 class Constraint:
@@ -33,11 +37,27 @@ class Constraint:
         return jnp.all(self.point_slack(outputs, y) <= 0.0)
 
     def penalty(self, outputs, y) -> jax.Array:
-        """Squared hinge ``sum_i relu(slack_i)**2``: finite, 0 exactly on S."""
-        return jnp.sum(jnp.square(jax.nn.relu(self.point_slack(outputs, y))))
+        """Squared hinge ``sum_i min(relu(slack_i), SLACK_CAP)**2``: finite, 0 exactly on S."""
+        return jnp.sum(jnp.square(jnp.clip(self.point_slack(outputs, y), 0.0, SLACK_CAP)))
+
+    def contradiction(self, X: np.ndarray, y) -> str | None:
+        """Why no ``w`` of positive volume can fit ``(X, y)`` whatever the network, or ``None``.
+
+        Checks only what the data alone decide: identical inputs whose (prepared)
+        targets cannot both be met. ``None`` does not mean S is non-empty.
+        """
+        return None
 
     def training_loss(self, outputs, y) -> jax.Array:
         raise NotImplementedError
+
+
+def _duplicate_groups(X) -> list[np.ndarray]:
+    """Row indices of each set of identical rows of ``X`` that has more than one member."""
+    X = np.asarray(X)
+    _, inverse, counts = np.unique(X, axis=0, return_inverse=True, return_counts=True)
+    inverse = inverse.reshape(-1)
+    return [np.flatnonzero(inverse == g) for g in np.flatnonzero(counts > 1)]
 
 
 def _check_finite_labels(y: np.ndarray) -> None:
@@ -54,12 +74,12 @@ class Margin(Constraint):
     """
 
     def __init__(self, m: float = 0.0):
-        if not isinstance(m, (int, float)) or isinstance(m, bool) or not math.isfinite(m) or m < 0:
-            raise ValueError(f"Margin m must be a finite number >= 0, got {m!r}")
-        self.m = float(m)
+        self.m = check_real("m", m, minimum=0.0, strict=False, what="Margin")
 
     def prepare_labels(self, y, d_out: int) -> jax.Array:
         y = np.asarray(y)
+        if y.dtype.kind not in "biuf":
+            raise ValueError(f"y must hold numeric labels for Margin, got dtype {y.dtype}")
         if y.ndim != 1:
             raise ValueError(f"y must be one-dimensional for Margin, got shape {y.shape}")
         _check_finite_labels(y)
@@ -73,18 +93,29 @@ class Margin(Constraint):
                 "y must hold binary labels in {-1, +1} or {0, 1} for a one-output "
                 f"network with Margin, got values {sorted(values)[:6]}"
             )
-        if y.dtype.kind not in "iu" and not (
-            y.dtype.kind == "f" and np.all(y == np.round(y))
-        ):
-            raise ValueError(f"y must hold integer class labels for multiclass Margin, got dtype {y.dtype}")
-        if y.dtype.kind == "f":
-            raise ValueError("y must hold integer class labels for multiclass Margin, got floats")
+        if y.dtype.kind not in "iu":
+            raise ValueError(
+                f"y must hold integer class labels 0..{d_out - 1} for multiclass Margin "
+                f"(d_out = {d_out}), got dtype {y.dtype}"
+            )
         if y.size and (y.min() < 0 or y.max() >= d_out):
             raise ValueError(
                 f"y must hold class labels in 0..{d_out - 1} for a {d_out}-output network, "
                 f"got range [{y.min()}, {y.max()}]"
             )
         return jnp.asarray(y, dtype=jnp.int32)
+
+    def contradiction(self, X, y):
+        groups = _duplicate_groups(X)
+        labels = np.asarray(y)
+        for rows in groups:
+            if np.unique(labels[rows]).size > 1:
+                return (
+                    f"X rows {rows.tolist()} are identical but y has labels "
+                    f"{labels[rows].tolist()} there: no network output meets both with margin "
+                    f"{self.m:g} (S is empty, or of volume 0 when m = 0)"
+                )
+        return None
 
     def _margins(self, outputs, y):
         if outputs.shape[-1] == 1:
@@ -113,9 +144,7 @@ class Tube(Constraint):
     """Regression: S = {w : |f(x_i) - y_i| <= eps for every point and output}, eps > 0."""
 
     def __init__(self, eps: float):
-        if not isinstance(eps, (int, float)) or isinstance(eps, bool) or not math.isfinite(eps) or eps <= 0:
-            raise ValueError(f"Tube eps must be a finite number > 0, got {eps!r}")
-        self.eps = float(eps)
+        self.eps = check_real("eps", eps, minimum=0.0, what="Tube")
 
     def prepare_labels(self, y, d_out: int) -> jax.Array:
         y = np.asarray(y)
@@ -127,6 +156,18 @@ class Tube(Constraint):
         if y.ndim != 2 or y.shape[1] != d_out:
             raise ValueError(f"y must have shape (n, {d_out}) for Tube, got {y.shape}")
         return jnp.asarray(y, dtype=jnp.float32)
+
+    def contradiction(self, X, y):
+        targets = np.asarray(y, dtype=np.float64)
+        for rows in _duplicate_groups(X):
+            spread = np.max(targets[rows].max(axis=0) - targets[rows].min(axis=0))
+            if spread >= 2 * self.eps:
+                return (
+                    f"X rows {rows.tolist()} are identical but their targets differ by "
+                    f"{spread:.4g} >= 2 * eps = {2 * self.eps:.4g}: no output is within eps of "
+                    "both (S is empty, or of volume 0 at equality)"
+                )
+        return None
 
     def point_slack(self, outputs, y):
         return jnp.max(jnp.abs(outputs - y) - self.eps, axis=-1)
@@ -146,10 +187,12 @@ def parse_constraint(spec: str) -> Constraint:
     kind, _, value = str(spec).partition(":")
     try:
         number = float(value) if value else None
-    except ValueError:
-        number = None
-    if kind == "margin" and number is not None:
-        return Margin(number)
-    if kind == "tube" and number is not None:
-        return Tube(number)
+        if kind == "margin" and number is not None:
+            return Margin(number)
+        if kind == "tube" and number is not None:
+            return Tube(number)
+    except ValueError as err:
+        raise ValueError(
+            f"constraint must look like 'margin:0' or 'tube:0.1', got {spec!r}: {err}"
+        ) from None
     raise ValueError(f"constraint must look like 'margin:0' or 'tube:0.1', got {spec!r}")

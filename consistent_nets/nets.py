@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Sequence
 
 import jax
@@ -47,12 +48,16 @@ class MLP:
     """
 
     def __init__(self, sizes: Sequence[int], activation: str = "tanh"):
-        sizes = list(sizes)
+        try:
+            sizes = list(sizes)
+        except TypeError:
+            raise ValueError(f"sizes must be a sequence of layer widths, got {sizes!r}") from None
         if len(sizes) < 2:
             raise ValueError(f"sizes must list at least input and output widths, got {sizes}")
-        if any(not isinstance(s, int) or isinstance(s, bool) or s < 1 for s in sizes):
+        if any(not isinstance(s, numbers.Integral) or isinstance(s, bool) or s < 1 for s in sizes):
             raise ValueError(f"sizes must be positive integers, got {sizes}")
-        if activation not in ACTIVATIONS:
+        sizes = [int(s) for s in sizes]
+        if not isinstance(activation, str) or activation not in ACTIVATIONS:
             raise ValueError(
                 f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}"
             )

@@ -51,5 +51,8 @@ def build_tree(
             value = int(value)
         elif isinstance(value, (np.floating, np.integer)):
             value = value.item()
+        if not isinstance(value, (str, int, float)):
+            # anything else would not survive to_netcdf / open_datatree unchanged
+            raise TypeError(f"attrs[{key!r}] must be a number or a string, got {type(value).__name__}")
         tree.attrs[key] = value
     return _strip_timestamps(tree)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
-
 import jax
 import jax.numpy as jnp
 import numpyro
 import numpyro.distributions as dist
+
+from ._errors import check_real
 
 __all__ = ["BoxPrior", "NormalPrior", "Prior"]
 
@@ -49,9 +49,7 @@ class BoxPrior(Prior):
     """
 
     def __init__(self, a: float = 3.0):
-        if not isinstance(a, (int, float)) or isinstance(a, bool) or not math.isfinite(a) or a <= 0:
-            raise ValueError(f"BoxPrior half-width a must be a finite number > 0, got {a!r}")
-        self.a = float(a)
+        self.a = check_real("a", a, minimum=0.0, what="BoxPrior half-width")
 
     def distribution(self, shape):
         return dist.Uniform(-self.a, self.a).expand(shape).to_event(len(shape))
@@ -67,9 +65,7 @@ class NormalPrior(Prior):
     """Independent ``N(0, s²)`` on every weight and bias."""
 
     def __init__(self, s: float = 1.0):
-        if not isinstance(s, (int, float)) or isinstance(s, bool) or not math.isfinite(s) or s <= 0:
-            raise ValueError(f"NormalPrior scale s must be a finite number > 0, got {s!r}")
-        self.s = float(s)
+        self.s = check_real("s", s, minimum=0.0, what="NormalPrior scale")
 
     def distribution(self, shape):
         return dist.Normal(0.0, self.s).expand(shape).to_event(len(shape))
@@ -86,10 +82,10 @@ def parse_prior(spec: str) -> Prior:
     kind, _, value = str(spec).partition(":")
     try:
         number = float(value) if value else None
-    except ValueError:
-        number = None
-    if kind == "box" and number is not None:
-        return BoxPrior(number)
-    if kind == "normal" and number is not None:
-        return NormalPrior(number)
+        if kind == "box" and number is not None:
+            return BoxPrior(number)
+        if kind == "normal" and number is not None:
+            return NormalPrior(number)
+    except ValueError as err:
+        raise ValueError(f"prior must look like 'box:3' or 'normal:1', got {spec!r}: {err}") from None
     raise ValueError(f"prior must look like 'box:3' or 'normal:1', got {spec!r}")

@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._errors import InfeasibleError
 from .constraints import Constraint
 from .nets import MLP
 from .plugin import consistent
@@ -25,6 +26,16 @@ class Problem:
         Labels or targets, checked against ``constraint`` (see ``Margin``, ``Tube``).
     prior : BoxPrior or NormalPrior
     constraint : Margin or Tube
+
+    Raises
+    ------
+    ValueError
+        A bad argument (the message starts with its name): wrong types or shapes,
+        NaN/inf, ``X`` width != ``net.d_in``, labels outside the constraint's domain.
+    InfeasibleError
+        The data contradict themselves (identical rows of ``X`` with labels no output
+        can meet together, see ``Constraint.contradiction``): S is empty or of volume 0,
+        ``log_volume_upper_bound = -inf``.
 
     Attributes
     ----------
@@ -48,7 +59,10 @@ class Problem:
             raise ValueError(f"prior must be cn.BoxPrior or cn.NormalPrior, got {prior!r}")
         if not isinstance(constraint, Constraint):
             raise ValueError(f"constraint must be cn.Margin or cn.Tube, got {constraint!r}")
-        X_np = np.asarray(X)
+        try:
+            X_np = np.asarray(X)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"X must be a numeric array of shape (n, d_in): {err}") from None
         if X_np.dtype.kind not in "iuf":
             raise ValueError(f"X must be numeric, got dtype {X_np.dtype}")
         if X_np.ndim != 2:
@@ -61,7 +75,10 @@ class Problem:
             raise ValueError(
                 f"X has {X_np.shape[1]} features but net expects d_in = {net.d_in}"
             )
-        y_np = np.asarray(y)
+        try:
+            y_np = np.asarray(y)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"y must be an array with one entry per row of X: {err}") from None
         if y_np.ndim == 0 or y_np.shape[0] != X_np.shape[0]:
             raise ValueError(
                 f"y must have one entry per row of X ({X_np.shape[0]}), got shape {y_np.shape}"
@@ -69,8 +86,15 @@ class Problem:
         self.net = net
         self.prior = prior
         self.constraint = constraint
-        self.X = jnp.asarray(X_np, dtype=jnp.float32)
+        X32 = X_np.astype(np.float32)
+        if not np.all(np.isfinite(X32)):
+            raise ValueError("X contains values too large for float32")
+        self.X = jnp.asarray(X32)
         self.y = constraint.prepare_labels(y_np, net.d_out)
+        # data that no network can fit: S is empty (or null) whatever the architecture
+        found = constraint.contradiction(X32, self.y)
+        if found is not None:
+            raise InfeasibleError(f"contradictory data: {found}", float("-inf"))
 
     @property
     def num_data(self) -> int:

@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import jax
-import numpy as np
+
+from .._errors import check_int, check_real
 
 __all__ = ["Sampler", "check_positive_int", "chunk_size_for", "prior_chunks"]
 
 
 def check_positive_int(name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    """``int(value)`` if an integer ``>= minimum``, else ``ValueError`` naming ``name``."""
+    return check_int(name, value, minimum=minimum)
 
 
 def check_positive_float(name: str, value, allow_none: bool = False):
+    """``float(value)`` if a finite number ``> 0`` (or ``None`` when allowed), else ``ValueError``."""
     if value is None and allow_none:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
+    return check_real(name, value, minimum=0.0, strict=True)
 
 
 def chunk_size_for(target, bytes_budget: int = 64 * 2**20, cap: int = 2**15) -> int:

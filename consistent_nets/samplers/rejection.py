@@ -36,15 +36,25 @@ class Rejection(Sampler):
     ----------
     max_draws : int
         Budget of prior draws (default 2**24 ≈ 1.7e7). With no accepted draw by then,
-        :class:`InfeasibleError` carries the 95 % upper bound ``log(1 - 0.05**(1/n))``.
-    max_seconds : float, optional
-        Wall-clock budget, checked between chunks.
+        :class:`InfeasibleError` carries the 95 % upper bound ``log(1 - 0.05**(1/n))``
+        for the ``n`` draws made.
+    max_seconds : float or None
+        Wall-clock budget (default 60 s), checked between chunks; ``None`` for none.
+        Whichever budget binds first ends the run. Runs that stop on time are not
+        reproducible draw for draw (how far they get depends on the machine);
+        ``attrs["stop_reason"]`` says which budget ended a run.
     chunk_size : int, optional
         Prior draws evaluated per vectorised call (default: sized to ~64 MiB).
+
+    Notes
+    -----
+    With too few draws in S by the end of the budget the run returns those it has,
+    with a ``RuntimeWarning`` and ``attrs["complete"] == 0``; with none it raises
+    :class:`InfeasibleError`.
     """
 
     max_draws: int = 2**24
-    max_seconds: float | None = None
+    max_seconds: float | None = 60.0
     chunk_size: int | None = None
     name = "rejection"
 
@@ -57,7 +67,7 @@ class Rejection(Sampler):
     def run(self, target, rng_key, num_samples, num_chains, progress_bar):
         chunk = min(self.chunk_size or chunk_size_for(target), self.max_draws)
         needed = num_samples
-        kept, num_draws, num_accepted = [], 0, 0
+        kept, num_draws, num_accepted, stop_reason = [], 0, 0, "complete"
         start = time.perf_counter()
         bar = progress(progress_bar, total=needed, desc="rejection", unit="draw")
         for _, params, in_set in prior_chunks(target, rng_key, chunk):
@@ -68,20 +78,27 @@ class Rejection(Sampler):
                 num_accepted += idx.size
                 bar.update(min(idx.size, needed - bar.n))
             bar.set_postfix(acceptance=f"{num_accepted / num_draws:.2e}")
-            timed_out = self.max_seconds is not None and time.perf_counter() - start > self.max_seconds
-            if num_accepted >= needed or num_draws + chunk > self.max_draws or timed_out:
+            if num_accepted >= needed:
+                break
+            if num_draws + chunk > self.max_draws:
+                stop_reason = "max_draws"
+                break
+            if self.max_seconds is not None and time.perf_counter() - start > self.max_seconds:
+                stop_reason = "max_seconds"
                 break
         bar.close()
         if num_accepted == 0:
             raise InfeasibleError(
-                f"rejection: no prior draw out of {num_draws} lies in S",
+                f"rejection: no prior draw out of {num_draws} lies in S (stopped by "
+                f"{stop_reason}; 95 % upper bound)",
                 log_upper_bound_no_success(num_draws),
             )
         complete = num_accepted >= needed
         if not complete:
             warnings.warn(
-                f"rejection budget exhausted after {num_draws} prior draws with "
-                f"{num_accepted} of {needed} draws in S; returning those",
+                f"rejection budget ({stop_reason}) exhausted after {num_draws} prior draws "
+                f"with {num_accepted} of {needed} draws in S; returning those "
+                "(attrs['complete'] = 0)",
                 RuntimeWarning,
                 stacklevel=3,
             )
@@ -102,5 +119,6 @@ class Rejection(Sampler):
                 "num_accepted": num_accepted,
                 "acceptance_rate": num_accepted / num_draws,
                 "complete": complete,
+                "stop_reason": stop_reason,
             },
         )

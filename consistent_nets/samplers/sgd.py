@@ -7,6 +7,7 @@ bias decides where each run lands. It exists as the baseline that
 
 from __future__ import annotations
 
+import time
 import warnings
 from dataclasses import dataclass
 
@@ -57,12 +58,25 @@ class SGD(Sampler):
     max_inits : int
         Budget of runs; fewer successes than asked by then returns what succeeded
         (default ``20 * num_samples`` at least 1024).
+    max_seconds : float or None
+        Wall-clock budget (default 60 s), checked between batches of runs; ``None``
+        for none. A run that stops on time is not reproducible run for run;
+        ``attrs["stop_reason"]`` says which budget ended it.
+    batch_size : int, optional
+        Training runs vectorised together.
+
+    Notes
+    -----
+    With no successful run by the end of the budget it raises :class:`InfeasibleError`
+    (with the trivial bound ``log vol(S) <= 0``: SGD measures no volume); with some but
+    too few it returns them with a ``RuntimeWarning`` and ``attrs["complete"] == 0``.
     """
 
     learning_rate: float = 0.01
     max_steps: int = 2000
     max_inits: int | None = None
     batch_size: int | None = None
+    max_seconds: float | None = 60.0
     name = "sgd"
 
     def validate(self):
@@ -72,6 +86,7 @@ class SGD(Sampler):
             check_positive_int("max_inits", self.max_inits)
         if self.batch_size is not None:
             check_positive_int("batch_size", self.batch_size)
+        check_positive_float("max_seconds", self.max_seconds, allow_none=True)
 
     def _train_fn(self, target):
         project = _projection(target)
@@ -105,8 +120,16 @@ class SGD(Sampler):
         max_inits = self.max_inits or max(1024, 20 * num_samples)
         train = self._train_fn(target)
         kept, stats, num_inits, num_ok, index = [], [], 0, 0, 0
+        stop_reason = "complete"
+        start = time.perf_counter()
         bar = progress(progress_bar, total=num_samples, desc="sgd", unit="draw")
-        while num_ok < num_samples and num_inits < max_inits:
+        while num_ok < num_samples:
+            if num_inits >= max_inits:
+                stop_reason = "max_inits"
+                break
+            if self.max_seconds is not None and time.perf_counter() - start > self.max_seconds:
+                stop_reason = "max_seconds"
+                break
             size = min(batch, max_inits - num_inits)
             keys = jax.random.split(jax.random.fold_in(rng_key, index), size)
             params, done, steps, loss = train(keys)
@@ -121,14 +144,15 @@ class SGD(Sampler):
         bar.close()
         if num_ok == 0:
             raise InfeasibleError(
-                f"sgd: none of {num_inits} training runs reached 100 % fit in {self.max_steps} steps",
+                f"sgd: none of {num_inits} training runs reached 100 % fit in {self.max_steps} "
+                f"steps (stopped by {stop_reason})",
                 # SGD says nothing about volume; the only bound is the trivial one.
                 0.0,
             )
         if num_ok < num_samples:
             warnings.warn(
-                f"sgd budget exhausted after {num_inits} runs with {num_ok} of {num_samples} "
-                "successes; returning those",
+                f"sgd budget ({stop_reason}) exhausted after {num_inits} runs with {num_ok} of "
+                f"{num_samples} successes; returning those (attrs['complete'] = 0)",
                 RuntimeWarning,
                 stacklevel=3,
             )
@@ -153,5 +177,6 @@ class SGD(Sampler):
                 "learning_rate": self.learning_rate,
                 "max_steps": self.max_steps,
                 "complete": num_ok >= num_samples,
+                "stop_reason": stop_reason,
             },
         )
