@@ -86,7 +86,8 @@ class Problem:
         self.net = net
         self.prior = prior
         self.constraint = constraint
-        X32 = X_np.astype(np.float32)
+        with np.errstate(over="ignore"):
+            X32 = X_np.astype(np.float32)
         if not np.all(np.isfinite(X32)):
             raise ValueError("X contains values too large for float32")
         self.X = jnp.asarray(X32)
