@@ -18,10 +18,21 @@ from .priors import BoxPrior, NormalPrior, Prior
 from .problem import Problem
 from .samplers import SGD, Rejection, Sampler
 from .target import Target, make_target
+from . import symmetry
+from .diagnostics import Calibration, CheckResult, Report, calibrate, diagnose
+from .symmetry import canonicalize, symmetrize
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Calibration",
+    "CheckResult",
+    "Report",
+    "calibrate",
+    "canonicalize",
+    "diagnose",
+    "symmetrize",
+    "symmetry",
     "BoxPrior",
     "Constraint",
     "InfeasibleError",

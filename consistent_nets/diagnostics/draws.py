@@ -1,0 +1,78 @@
+"""Reading draws out of a DataTree, probe points, and function-space outputs.
+
+Function-space summaries are the network outputs ``f_w(x)`` at *probe points*: the
+training inputs plus points drawn uniformly from the data's bounding box widened by 10 %
+on each side. Outputs are invariant under the hidden-unit symmetries, so R-hat, ESS and
+two-sample distances on them are meaningful where weight-space ones are not.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import xarray as xr
+
+from ..api import _check_key
+from ..nets import MLP
+from ..problem import Problem
+
+__all__ = ["check_key", "get_net", "flat_params", "probe_points", "outputs", "check_tree"]
+
+
+def check_key(rng_key) -> jax.Array:
+    """A single typed PRNG key, or ``ValueError`` naming ``rng_key``."""
+    return _check_key(rng_key)
+
+
+def get_net(problem) -> MLP:
+    if not isinstance(problem, Problem):
+        raise ValueError(f"problem must be a cn.Problem, got {type(problem).__name__}")
+    return problem.net
+
+
+def check_tree(tree, name: str = "tree") -> xr.DataTree:
+    if not isinstance(tree, xr.DataTree) or "posterior" not in tree.children:
+        raise ValueError(f"{name} must be an xarray.DataTree with a posterior group")
+    return tree
+
+
+def flat_params(tree, net: MLP) -> tuple[dict[str, np.ndarray], tuple[int, int]]:
+    """Weight sites of every draw, flattened to ``(chain * draw, ...)``, and ``(chain, draw)``."""
+    post = check_tree(tree)["posterior"]
+    missing = [k for k in net.param_shapes if k not in post.data_vars]
+    if missing:
+        raise ValueError(f"tree's posterior lacks the weight sites {missing} of {net!r}")
+    shape = None
+    out = {}
+    for name, site_shape in net.param_shapes.items():
+        da = post[name].transpose("chain", "draw", ...)
+        if tuple(da.shape[2:]) != site_shape:
+            raise ValueError(f"posterior site {name!r} has shape {da.shape[2:]}, net expects {site_shape}")
+        shape = da.shape[:2]
+        out[name] = np.asarray(da.values, dtype=np.float32).reshape((-1,) + site_shape)
+    return out, shape
+
+
+def probe_points(problem: Problem, rng_key: jax.Array, num_random: int = 16) -> np.ndarray:
+    """Training inputs followed by ``num_random`` uniform points in the widened bounding box."""
+    X = np.asarray(problem.X)
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    pad = 0.1 * np.maximum(hi - lo, 1e-3)
+    u = np.asarray(jax.random.uniform(rng_key, (num_random, X.shape[1])))
+    random = (lo - pad) + u * (hi - lo + 2 * pad)
+    return np.concatenate([X, random.astype(np.float32)], axis=0)
+
+
+def outputs(problem: Problem, params: dict[str, np.ndarray], X: np.ndarray) -> np.ndarray:
+    """``f_w(X)`` for every flattened draw: shape ``(N, n_probe * d_out)``."""
+    apply = jax.jit(jax.vmap(problem.net.apply, in_axes=(0, None)))
+    f = np.asarray(apply({k: jnp.asarray(v) for k, v in params.items()}, jnp.asarray(X)))
+    return f.reshape(f.shape[0], -1)
+
+
+def subsample(rng_key: jax.Array, num: int, size: int) -> np.ndarray:
+    """Indices of ``min(num, size)`` draws out of ``num`` without replacement (sorted)."""
+    if num <= size:
+        return np.arange(num)
+    return np.sort(np.asarray(jax.random.choice(rng_key, num, (size,), replace=False)))

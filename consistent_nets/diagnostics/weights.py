@@ -1,0 +1,66 @@
+"""Importance weights: Pareto k-hat of the final-stage weights, per chain (PSIS).
+
+Population samplers reweight their particles at every stage; when the last incremental
+weights are heavy-tailed the population is dominated by a few particles and its spread
+over S is unreliable. A sampler that stores them does so as a variable ``log_weights``
+of dims ``(chain, draw)`` in ``sample_stats`` (or in any other group of the tree). For
+each chain ArviZ's PSIS (Vehtari et al. 2024) fits a generalised Pareto to the upper
+tail; the check passes when every ``k-hat <= min(1 - 1 / log10(S), 0.7)`` with ``S`` the
+number of weights per chain. Without ``log_weights`` the check is not applicable.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from arviz_stats.base import array_stats
+
+from .report import CheckResult, not_applicable
+
+__all__ = ["find_log_weights", "khat_threshold", "weights_check", "NULL"]
+
+NULL = "the final importance weights are light-tailed: Pareto k-hat below the PSIS threshold"
+
+
+def find_log_weights(tree) -> np.ndarray | None:
+    """``log_weights`` as ``(chain, draw)``, from ``sample_stats`` first, else any group."""
+    nodes = [tree["sample_stats"]] if "sample_stats" in tree.children else []
+    nodes += [node for node in tree.subtree if node.name != "sample_stats"]
+    for node in nodes:
+        if "log_weights" in node.data_vars:
+            da = node["log_weights"]
+            if set(da.dims) == {"chain", "draw"}:
+                return np.asarray(da.transpose("chain", "draw").values, dtype=np.float64)
+    return None
+
+
+def khat_threshold(num: int) -> float:
+    return min(1.0 - 1.0 / math.log10(num), 0.7)
+
+
+def weights_check(tree) -> CheckResult:
+    log_weights = find_log_weights(tree)
+    if log_weights is None:
+        return not_applicable("weights", NULL, "no log_weights (chain, draw) in the tree")
+    num = log_weights.shape[1]
+    if num < 20:
+        return not_applicable("weights", NULL, f"only {num} weights per chain (need >= 20)")
+    khat = np.empty(log_weights.shape[0])
+    for c, lw in enumerate(log_weights):
+        finite = lw[np.isfinite(lw)]
+        if finite.size < 20:
+            khat[c] = np.inf
+        elif np.ptp(finite) < 1e-12:
+            khat[c] = -np.inf  # equal weights: no tail at all
+        else:
+            khat[c] = float(array_stats.psislw(finite - finite.max())[1])
+    worst = float(np.max(khat))
+    threshold = khat_threshold(num)
+    w = np.exp(log_weights - np.max(log_weights, axis=1, keepdims=True))
+    rel_ess = np.sum(w, axis=1) ** 2 / np.sum(w**2, axis=1) / num
+    detail = (
+        f"largest Pareto k-hat over {log_weights.shape[0]} chains of {num} weights "
+        f"(smallest relative ESS {float(np.min(rel_ess)):.3g})"
+    )
+    return CheckResult("weights", worst, math.nan, threshold, bool(worst <= threshold), NULL, detail)
