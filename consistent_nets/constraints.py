@@ -107,7 +107,7 @@ class Margin(Constraint):
 
     def contradiction(self, X, y):
         groups = _duplicate_groups(X)
-        labels = np.asarray(y)
+        labels = np.asarray(y).astype(np.int64)  # ±1 (binary) or class indices
         for rows in groups:
             if np.unique(labels[rows]).size > 1:
                 return (
