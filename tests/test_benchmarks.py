@@ -1,0 +1,123 @@
+"""The benchmark scripts run end to end in ``--tiny`` mode (subprocesses, as a user runs them).
+
+Tiny mode checks the harness (exit status, a well-formed JSON record per method, the
+tables and figures), not numbers. The subprocesses compile with XLA's cheap CPU
+optimisation level: it changes compile time only, and these runs time nothing that
+matters. Compilation dominates (the library's population samplers take about a minute
+to compile on two loaded cores, each BlackJAX peer several seconds), so the default test
+runs the rejection and tuned-BlackJAX rows of the ladder (SGD runs in the scaling
+script); ``-m slow`` runs every method, ``cn.diagnose`` included.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "benchmarks"
+FAST_XLA = (
+    "--xla_force_host_platform_device_count=2 --xla_backend_optimization_level=0 "
+    "--xla_llvm_disable_expensive_passes=true"
+)
+
+
+def run_script(name, *args, timeout=300):
+    env = dict(os.environ, XLA_FLAGS=FAST_XLA, MPLBACKEND="Agg", CI="true")
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / name), *map(str, args)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert proc.returncode == 0, f"{name} exited {proc.returncode}:\n{proc.stderr[-4000:]}"
+    return proc
+
+
+def load(path):
+    data = json.loads(Path(path).read_text())
+    assert set(data) >= {"kind", "meta", "records"}
+    for key in ("date", "cpu", "cpu_count", "jax", "jax_devices", "command", "tiny"):
+        assert key in data["meta"], key
+    assert data["meta"]["tiny"] is True
+    return data
+
+
+def check_ladder_record(r):
+    assert r["status"] in {"ok", "incomplete", "skipped", "no-draws"}, r
+    if r["status"] == "skipped":
+        assert r["note"]
+        return
+    for key in ("wall_s", "compile_s", "run_s", "peak_rss_mb"):
+        assert isinstance(r[key], float) and r[key] >= 0.0 or key == "peak_rss_mb", (key, r[key])
+    assert r["compile_s"] + r["run_s"] == pytest.approx(r["wall_s"], rel=0.05) or r["method"].startswith("blackjax")
+    assert r["draws_in_set"] >= r["distinct_in_set"] >= 1
+    assert r["distinct_per_s"] > 0
+
+
+@pytest.fixture(scope="module")
+def bench_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    run_script(
+        "ladder.py", "--tiny", "--rung", "xor", "--no-diagnose",
+        "--methods", "rejection", "blackjax-tuned", "--out", out,
+    )
+    run_script("scaling.py", "--tiny", "--out", out)
+    return out
+
+
+def test_ladder_tiny_writes_one_record_per_method(bench_dir):
+    data = load(bench_dir / "ladder-xor-tiny.json")
+    assert data["kind"] == "ladder" and data["meta"]["rung"] == "xor"
+    records = {r["method"]: r for r in data["records"]}
+    assert set(records) == {"rejection", "blackjax-tuned"}
+    for r in records.values():
+        check_ladder_record(r)
+        assert -12.0 < r["log_volume"] < -2.0
+        assert r["log_volume_error"] == pytest.approx(r["log_volume"] + 5.191)
+    assert records["rejection"]["grad_evals"] == 0.0 and records["rejection"]["forward_evals"] > 0
+    tuned = records["blackjax-tuned"]
+    assert tuned["grad_evals"] > 0 and tuned["settings"]["tuned"] is True
+    assert tuned["extra"]["num_runs"] == 2 and len(tuned["extra"]["log_volume_per_run"]) == 2
+
+
+def test_scaling_tiny_covers_every_axis(bench_dir):
+    data = load(bench_dir / "scaling-tiny.json")
+    axes = {r["axis"] for r in data["records"]}
+    assert axes == {"n", "width", "devices"}
+    devices = {r["devices"]: r for r in data["records"] if r["axis"] == "devices"}
+    assert devices[1]["jax_devices"] == 1 and devices[2]["jax_devices"] == 2
+    assert devices[2]["speedup"] > 0
+    for r in data["records"]:
+        assert r["status"] == "ok", r
+        assert r["run_s"] > 0 and r["grad_evals"] > 0
+
+
+def test_table_and_plots_render_the_tiny_results(bench_dir):
+    run_script("table.py", "--tiny", "--results", bench_dir, "--out", bench_dir)
+    text = (bench_dir / "tables.md").read_text()
+    assert "### Rung `xor` (tiny)" in text and "| blackjax-tuned |" in text and "| rejection |" in text
+    assert "cost vs n" in text and "speed-up" in text
+    run_script("plots.py", "--tiny", "--results", bench_dir, "--out", bench_dir / "figures")
+    for name in ("cost_vs_n.png", "cost_vs_width.png", "distinct_per_second.png"):
+        png = (bench_dir / "figures" / name).read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.slow
+def test_ladder_tiny_every_method_with_diagnose(tmp_path):
+    run_script("ladder.py", "--tiny", "--rung", "xor", "--out", tmp_path, timeout=900)
+    data = load(tmp_path / "ladder-xor-tiny.json")
+    methods = {r["method"] for r in data["records"]}
+    assert methods == {"rejection", "sgd", "anneal", "smc", "blackjax-fixed", "blackjax-tuned"}
+    for r in data["records"]:
+        check_ladder_record(r)
+        if r["status"] != "skipped":
+            assert "distance" in r or "diagnose_note" in r
+    fixed = next(r for r in data["records"] if r["method"] == "blackjax-fixed")
+    assert fixed["settings"]["step_size"] == 0.05 and fixed["log_volume"] is not None
