@@ -13,7 +13,7 @@ from ..samplers.base import check_positive_int
 from ..target import make_target
 from . import chord, membership, mixing, orbit, two_sample, volume, weights
 from .distance import Witness, combine
-from .draws import check_key, check_tree, flat_params, outputs, probe_points, subsample
+from .draws import check_key, check_tree, features, flat_params, outputs, probe_points, subsample
 from .reference import resolve_reference
 from .report import CheckResult, Report, not_applicable
 
@@ -58,8 +58,9 @@ def diagnose(
         PSIS Pareto k-hat of the final importance weights ``log_weights (chain, draw)``
         if the sampler stored them; not applicable otherwise.
     ``reference``
-        Energy distance of outputs at probe points to the reference sample with a
-        permutation p-value; not applicable without a reference.
+        Energy distance to the reference sample of the function-space features (sorted
+        training depths, outputs at the random probe points) with a permutation
+        p-value; not applicable without a reference.
 
     Verdict: ``passed`` is true when every applicable check passes, p-value checks at
     level ``alpha / k`` with ``k`` the number of applicable p-value checks (Bonferroni:
@@ -141,8 +142,9 @@ def diagnose(
             ref_params, _ = flat_params(ref_tree, problem.net)
             g = outputs(problem, ref_params, X_probe)
             half = max(max_draws // 2, 10)
-            x = f[subsample(keys["sub"], num, half)]
-            y = g[subsample(keys["refsub"], len(g), half)]
+            X_random = X_probe[problem.num_data :]
+            x = features(problem, params, X_random)[subsample(keys["sub"], num, half)]
+            y = features(problem, ref_params, X_random)[subsample(keys["refsub"], len(g), half)]
             # the smallest permutation p-value, 1 / (B + 1), must sit well below the
             # Bonferroni level alpha / 4 (at most four p-value checks)
             num_permutations = int(math.ceil(16 / alpha)) - 1

@@ -3,7 +3,11 @@
 Function-space summaries are the network outputs ``f_w(x)`` at *probe points*: the
 training inputs plus points drawn uniformly from the data's bounding box widened by 10 %
 on each side. Outputs are invariant under the hidden-unit symmetries, so R-hat, ESS and
-two-sample distances on them are meaningful where weight-space ones are not.
+two-sample distances on them are meaningful where weight-space ones are not. For the
+two-sample test the training outputs are replaced by the sorted per-point depths
+``-slack_i(w)`` (how far inside the constraint each training point is, in increasing
+order), which carry the same information about the fit up to the order of the points and
+expose samplers that stop at the boundary of S.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from ..api import _check_key
 from ..nets import MLP
 from ..problem import Problem
 
-__all__ = ["check_key", "get_net", "flat_params", "probe_points", "outputs", "check_tree"]
+__all__ = ["check_key", "get_net", "flat_params", "probe_points", "outputs", "features", "check_tree"]
 
 
 def check_key(rng_key) -> jax.Array:
@@ -76,3 +80,14 @@ def subsample(rng_key: jax.Array, num: int, size: int) -> np.ndarray:
     if num <= size:
         return np.arange(num)
     return np.sort(np.asarray(jax.random.choice(rng_key, num, (size,), replace=False)))
+
+
+def features(problem: Problem, params: dict[str, np.ndarray], X_random: np.ndarray) -> np.ndarray:
+    """Sorted training depths then outputs at ``X_random``: ``(N, n + n_random * d_out)``."""
+    net, constraint = problem.net, problem.constraint
+
+    def one(p):
+        depth = jnp.sort(-constraint.point_slack(net.apply(p, problem.X), problem.y))
+        return jnp.concatenate([depth, net.apply(p, X_random).ravel()])
+
+    return np.asarray(jax.jit(jax.vmap(one))({k: jnp.asarray(v) for k, v in params.items()}))

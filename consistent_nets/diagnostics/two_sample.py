@@ -1,7 +1,8 @@
-"""Two-sample distance to a reference: energy distance on network outputs at probe points.
+"""Two-sample distance to a reference: energy distance on function-space features.
 
 For samples ``x_1..x_n`` (the draws) and ``y_1..y_m`` (the reference, e.g. exact
-rejection draws), with ``f`` the vector of outputs at the probe points, the energy
+rejection draws), with ``f`` the feature vector of a draw (sorted training depths and
+outputs at random probe points, see :func:`.draws.features`), the energy
 distance (Székely & Rizzo 2004) is
 
     E = 2 mean |f(x) - f(y)| - mean_{i != j} |f(x_i) - f(x_j)| - mean_{i != j} |f(y_i) - f(y_j)|,
@@ -25,7 +26,7 @@ from .report import CheckResult
 
 __all__ = ["energy_test", "energy_check", "max_ks_two_sample", "witness_statistics", "NULL"]
 
-NULL = "the draws' network outputs at probe points have the same law as the reference's"
+NULL = "the draws' function-space features have the same law as the reference's"
 
 
 @jax.jit
@@ -63,7 +64,7 @@ def energy_test(x: np.ndarray, y: np.ndarray, rng_key, num_permutations: int = 1
 def energy_check(x: np.ndarray, y: np.ndarray, rng_key, num_permutations: int = 1599) -> CheckResult:
     stat, p_value = energy_test(x, y, rng_key, num_permutations)
     detail = (
-        f"energy distance of outputs at {x.shape[1]} probe outputs, {len(x)} draws vs "
+        f"energy distance of {x.shape[1]} function-space features, {len(x)} draws vs "
         f"{len(y)} reference draws ({num_permutations} permutations)"
     )
     return CheckResult("reference", stat, p_value, math.nan, True, NULL, detail)

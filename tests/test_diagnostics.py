@@ -1,0 +1,122 @@
+"""``cn.diagnose`` end to end on XOR: exact draws pass, the SGD heuristic fails."""
+
+import math
+
+import jax
+import numpy as np
+import pytest
+import xarray as xr
+
+import consistent_nets as cn
+from consistent_nets.diagnostics.report import CheckResult
+
+
+@pytest.fixture(scope="module")
+def report_rejection(xor_rejection, xor_problem):
+    return cn.diagnose(xor_rejection, xor_problem, rng_key=jax.random.key(1))
+
+
+@pytest.fixture(scope="module")
+def report_sgd(xor_sgd, xor_problem):
+    return cn.diagnose(xor_sgd, xor_problem, rng_key=jax.random.key(1))
+
+
+def test_exact_draws_pass_without_reference(report_rejection):
+    assert report_rejection.passed, str(report_rejection)
+    assert report_rejection.distance < report_rejection.distance_noise
+    assert not report_rejection["reference"].applicable
+    assert not report_rejection["volume"].applicable  # one run: not counted
+
+
+def test_sgd_fails_without_reference(report_sgd, report_rejection):
+    assert not report_sgd.passed
+    assert report_sgd["chord"].passed is False
+    # the TV lower bound is many times the exact sample's (and far above the noise)
+    assert report_sgd.distance > 5 * report_rejection.distance
+    assert report_sgd.distance > 3 * report_sgd.distance_noise
+
+
+def _halves(tree):
+    """Chains 0-1 and 2-3 of an exact sample: two independent exact samples."""
+    first, second = tree.isel(chain=[0, 1]), tree.isel(chain=[2, 3])
+    second.attrs.pop("log_volume")  # the same run's estimate is not an independent one
+    return first, second
+
+
+def test_reference_check_with_a_given_reference(xor_problem, xor_rejection, xor_sgd):
+    sample, reference = _halves(xor_rejection)
+    good = cn.diagnose(sample, xor_problem, reference=reference, rng_key=jax.random.key(2))
+    bad = cn.diagnose(xor_sgd, xor_problem, reference=reference, rng_key=jax.random.key(2))
+    assert good.passed, str(good)
+    assert good["reference"].passed
+    assert bad["reference"].passed is False
+    assert bad.distance > 10 * good.distance
+
+
+def test_report_is_a_table_html_and_dataset(report_sgd, xor_sgd):
+    text = str(report_sgd)
+    assert "FAILED" in text and "chord" in text and "n/a" in text
+    assert "<table>" in report_sgd._repr_html_()
+    ds = report_sgd.to_dataset()
+    assert isinstance(ds, xr.Dataset) and list(ds["check"].values) == list(report_sgd.checks)
+    tree = xor_sgd.copy()
+    tree["diagnostics"] = ds
+    back = cn.Report.from_dataset(tree["diagnostics"].to_dataset())
+    assert back.passed == report_sgd.passed and math.isclose(back.distance, report_sgd.distance)
+    for name, check in report_sgd.checks.items():
+        assert isinstance(back[name], CheckResult)
+        assert back[name].passed == check.passed and back[name].null == check.null
+
+
+def test_same_key_same_report(xor_problem, xor_sgd, report_sgd):
+    again = cn.diagnose(xor_sgd, xor_problem, rng_key=jax.random.key(1))
+    assert again.distance == report_sgd.distance
+    assert {k: c.statistic for k, c in again.checks.items() if c.applicable} == {
+        k: c.statistic for k, c in report_sgd.checks.items() if c.applicable
+    }
+
+
+def test_a_numpyro_model_gets_the_model_level_checks(xor_problem, xor_rejection):
+    report = cn.diagnose(xor_rejection, xor_problem.model, *xor_problem.model_args, rng_key=jax.random.key(0))
+    assert report["membership"].passed
+    assert not report["chord"].applicable and "Problem" in report["chord"].detail
+    assert report.passed and math.isnan(report.distance)
+
+
+@pytest.mark.parametrize(
+    "kwargs,name",
+    [
+        ({"rng_key": None}, "rng_key"),
+        ({"alpha": 0.0}, "alpha"),
+        ({"num_probes": -1}, "num_probes"),
+        ({"max_draws": 5}, "max_draws"),
+        ({"reference": "mcmc"}, "reference"),
+        ({"reference": 3}, "reference"),
+        ({"runs": [3]}, "runs"),
+    ],
+)
+def test_bad_arguments_raise_value_error(xor_problem, xor_rejection, kwargs, name):
+    args = {"rng_key": jax.random.key(0)} | kwargs
+    with pytest.raises(ValueError, match=name):
+        cn.diagnose(xor_rejection, xor_problem, **args)
+
+
+def test_bad_tree_and_problem(xor_problem, xor_rejection):
+    with pytest.raises(ValueError, match="tree"):
+        cn.diagnose(xr.Dataset(), xor_problem, rng_key=jax.random.key(0))
+    with pytest.raises(ValueError, match="problem"):
+        cn.diagnose(xor_rejection, 3, rng_key=jax.random.key(0))
+    other = cn.Problem(cn.MLP([2, 4, 1]), *cn.datasets.xor(), cn.BoxPrior(3.0), cn.Margin(0.0))
+    with pytest.raises(ValueError, match="posterior"):
+        cn.diagnose(xor_rejection, other, rng_key=jax.random.key(0))
+
+
+def test_rejection_reference_refuses_a_problem_too_large(xor_problem, xor_rejection):
+    tree = xor_rejection.copy()
+    tree.attrs["log_volume"] = -40.0
+    with pytest.raises(ValueError, match="reference"):
+        cn.diagnose(tree, xor_problem, reference="rejection", rng_key=jax.random.key(0))
+    report = cn.diagnose(tree, xor_problem, reference="auto", rng_key=jax.random.key(0))
+    assert not report["reference"].applicable
+    assert "skipped" in report.info["reference"]
+    assert np.isfinite(report.distance)
