@@ -3,11 +3,13 @@
 from .base import Sampler
 from .rejection import Rejection
 from .sgd import SGD
+from .smc import SMC
 
 #: method name -> sampler class; ``cn.sample(method=name)`` uses the defaults.
 SAMPLERS: dict[str, type[Sampler]] = {
+    "smc": SMC,
     "rejection": Rejection,
     "sgd": SGD,
 }
 
-__all__ = ["Sampler", "Rejection", "SGD", "SAMPLERS"]
+__all__ = ["Sampler", "Rejection", "SGD", "SMC", "SAMPLERS"]

@@ -1,0 +1,163 @@
+"""Pure-JAX pieces of the population samplers: tempering, NUTS moves, bookkeeping.
+
+Everything here works on one population ``u`` of shape ``(num_particles, dim)`` in the
+unconstrained space; the drivers ``vmap`` it over independent chains. NUTS itself is
+BlackJAX's kernel; resampling is BlackJAX's systematic resampler.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import blackjax
+import jax
+import jax.numpy as jnp
+from blackjax.smc import resampling
+from jax.scipy.special import logsumexp
+
+__all__ = [
+    "MoveInfo",
+    "next_beta",
+    "relative_ess",
+    "nuts_moves",
+    "count_distinct",
+    "population_scale",
+]
+
+_nuts_kernel = blackjax.nuts.build_kernel()
+
+
+def relative_ess(log_weights: jax.Array) -> jax.Array:
+    """Kish effective sample size of normalised ``exp(log_weights)`` divided by N."""
+    w = jax.nn.softmax(log_weights)
+    return 1.0 / (jnp.sum(w**2) * log_weights.shape[0])
+
+
+def next_beta(beta, penalty, target_ess: float, beta_max: float, num_bisection: int = 60):
+    """Largest ``beta' <= beta_max`` with relative ESS of ``exp(-(beta' - beta) g) >= target_ess``.
+
+    Bisection on ``log(beta' - beta)`` so the step is found at any scale, from the
+    first step off the prior (``1/g`` may be 1e-4) to the last ones (1e6 and more).
+    """
+    room = jnp.maximum(beta_max - beta, 0.0)
+    ess_at = lambda delta: relative_ess(-delta * penalty)  # noqa: E731
+    take_all = ess_at(room) >= target_ess
+
+    def body(_, bounds):
+        lo, hi = bounds
+        mid = 0.5 * (lo + hi)
+        ok = ess_at(jnp.exp(mid)) >= target_ess
+        return jnp.where(ok, mid, lo), jnp.where(ok, hi, mid)
+
+    lo = jnp.log(jnp.maximum(room, 1e-30)) - 60.0
+    hi = jnp.log(jnp.maximum(room, 1e-30))
+    lo, _ = jax.lax.fori_loop(0, num_bisection, body, (lo, hi))
+    return jnp.where(take_all, beta_max, beta + jnp.exp(lo))
+
+
+def resample(rng_key, log_weights: jax.Array) -> jax.Array:
+    """Systematic resampling indices for one population."""
+    n = log_weights.shape[0]
+    return resampling.systematic(rng_key, jax.nn.softmax(log_weights), n)
+
+
+def count_distinct(u: jax.Array) -> jax.Array:
+    """Number of distinct rows of ``u`` (exact equality, via a fixed random projection)."""
+    direction = jax.random.normal(jax.random.key(17), (u.shape[1],), dtype=u.dtype)
+    keys = jnp.sort(u @ direction)
+    return 1 + jnp.sum(keys[1:] != keys[:-1])
+
+
+def population_scale(u: jax.Array, floor: float = 1e-6) -> jax.Array:
+    """Diagonal inverse mass matrix: per-coordinate variance of the population."""
+    return jnp.maximum(jnp.var(u, axis=0), floor)
+
+
+class MoveInfo(NamedTuple):
+    acceptance: jax.Array  # mean NUTS acceptance statistic over particles and moves
+    num_grad_evals: jax.Array  # leapfrog steps summed over particles and moves
+    num_divergent: jax.Array
+    num_moves: jax.Array
+    jump: jax.Array  # mean squared whitened jump per coordinate, start to end
+    num_rejected_outside: jax.Array  # restricted moves refused for leaving S
+
+
+def nuts_moves(
+    rng_key,
+    u,
+    logdensity_fn,
+    in_set_fn,
+    step_size,
+    inverse_mass_matrix,
+    *,
+    min_moves: int,
+    max_moves: int,
+    jump_target: float,
+    max_num_doublings: int,
+    target_accept: float,
+    restrict_to_set=False,
+):
+    """NUTS moves of every particle until they decorrelate, adapting the step size.
+
+    Moves continue (at least ``min_moves``, at most ``max_moves``) until the mean
+    squared jump from the starting positions, in units of the population's standard
+    deviation, reaches ``jump_target`` per coordinate. Between moves the common step
+    size follows ``log h += acc - target_accept`` (scaled), which keeps every move
+    exactly pi_beta-invariant for the step size it used.
+
+    With ``restrict_to_set`` (a bool, may be traced) a proposal that leaves S is
+    refused (the particle stays): a pi_beta-reversible kernel with moves out of S
+    rejected is reversible for pi_beta restricted to S, i.e. for the prior restricted
+    to S. ``max_moves`` may be traced too, so one compiled program serves both uses.
+
+    Returns
+    -------
+    u, step_size, MoveInfo
+    """
+    init = jax.vmap(blackjax.nuts.init, in_axes=(0, None))
+    states = init(u, logdensity_fn)
+    scale = jnp.sqrt(inverse_mass_matrix)
+
+    def one_move(carry):
+        key, states, h, acc_sum, grads, div, moves, refused = carry
+        key, sub = jax.random.split(key)
+        keys = jax.random.split(sub, u.shape[0])
+        new, info = jax.vmap(
+            lambda k, s: _nuts_kernel(k, s, logdensity_fn, h, inverse_mass_matrix, max_num_doublings)
+        )(keys, states)
+        keep = jax.vmap(in_set_fn)(new.position) | ~restrict_to_set
+        new = jax.tree.map(
+            lambda a, b: jnp.where(keep.reshape((-1,) + (1,) * (a.ndim - 1)), a, b), new, states
+        )
+        refused = refused + jnp.sum(~keep)
+        acc = jnp.mean(info.acceptance_rate)
+        h = h * jnp.exp(jnp.clip(2.0 * (acc - target_accept), -1.0, 0.5))
+        return (
+            key,
+            new,
+            h,
+            acc_sum + acc,
+            grads + jnp.sum(info.num_integration_steps),
+            div + jnp.sum(info.is_divergent),
+            moves + 1,
+            refused,
+        )
+
+    def jump(states):
+        return jnp.mean(jnp.square((states.position - u) / scale))
+
+    def keep_going(carry):
+        states, moves = carry[1], carry[6]
+        return (moves < min_moves) | ((moves < max_moves) & (jump(states) < jump_target))
+
+    zero_i = jnp.zeros((), jnp.int32)
+    carry = (rng_key, states, step_size, jnp.zeros(()), zero_i, zero_i, zero_i, zero_i)
+    _, states, step_size, acc_sum, grads, div, moves, refused = jax.lax.while_loop(
+        keep_going, one_move, carry
+    )
+    info = MoveInfo(acc_sum / jnp.maximum(moves, 1), grads, div, moves, jump(states), refused)
+    return states.position, step_size, info
+
+
+def log_mean_exp(x: jax.Array) -> jax.Array:
+    return logsumexp(x) - jnp.log(x.shape[0])

@@ -1,0 +1,105 @@
+"""Shared driver pieces of the population samplers: chains on devices, the stage loop."""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import NamedSharding, PartitionSpec
+
+__all__ = ["shard_chains", "log_volume_from_chains", "run_stages", "initial_population"]
+
+
+def shard_chains(tree, num_chains: int):
+    """Place every array with a leading chain axis across all local devices.
+
+    With ``num_chains`` divisible by the device count, the chain axis is split
+    over devices (2 CPU devices here, 8 GPUs on a node); jitted ``vmap``-over-chains
+    code then runs data-parallel. Otherwise arrays stay where they are.
+    """
+    devices = jax.devices()
+    if len(devices) < 2 or num_chains % len(devices):
+        return tree
+    mesh = jax.make_mesh((len(devices),), ("chains",), axis_types=(jax.sharding.AxisType.Auto,))
+    sharding = NamedSharding(mesh, PartitionSpec("chains"))
+    return jax.tree.map(
+        lambda a: jax.device_put(a, sharding) if getattr(a, "ndim", 0) >= 1 and a.shape[0] == num_chains else a,
+        tree,
+    )
+
+
+def log_volume_from_chains(log_volumes) -> tuple[float, float]:
+    """Pool per-chain estimates ``log Z_c``: ``log mean_c Z_c`` and its standard error.
+
+    The SE is the delta method on the linear scale, ``sd(Z_c) / (sqrt(C) mean(Z_c))``,
+    which stays finite when a chain found nothing (``Z_c = 0``). With one chain the
+    spread is unknown and the SE is ``nan`` (stated in the tree's attrs).
+    """
+    lv = np.asarray(log_volumes, dtype=np.float64)
+    top = np.max(lv)
+    if not np.isfinite(top):
+        return -math.inf, math.nan
+    z = np.exp(lv - top)
+    log_volume = float(top + np.log(np.mean(z)))
+    if lv.size < 2:
+        return log_volume, math.nan
+    return log_volume, float(np.std(z, ddof=1) / (math.sqrt(lv.size) * np.mean(z)))
+
+
+def initial_population(target, rng_key, num_particles: int):
+    """``num_particles`` exact prior draws in the unconstrained space with their terms."""
+    keys = jax.random.split(rng_key, num_particles)
+    params, _ = jax.vmap(target.prior_draw)(keys)
+    u = jax.vmap(target.unconstrain)(params)
+    _, penalty, in_set = jax.vmap(target.terms)(u)
+    return u, penalty, in_set
+
+
+def run_stages(step, states, chain_keys, *, max_stages, max_seconds, is_done, on_stage):
+    """Call ``states, info = step(keys, states)`` until every chain is done or a budget ends.
+
+    Returns ``(states, infos, stop_reason)`` with ``stop_reason`` one of ``"done"``,
+    ``"max_stages"``, ``"max_seconds"``, ``"interrupted"``. A KeyboardInterrupt between
+    stages keeps the completed stages.
+    """
+    infos, start, reason = [], time.perf_counter(), "max_stages"
+    fold = jax.jit(jax.vmap(jax.random.fold_in, in_axes=(0, None)))
+    try:
+        for stage in range(max_stages):
+            if is_done(states):
+                reason = "done"
+                break
+            if max_seconds is not None and time.perf_counter() - start > max_seconds:
+                reason = "max_seconds"
+                break
+            states, info = step(fold(chain_keys, stage), states)
+            info = jax.device_get(info)
+            infos.append(info)
+            on_stage(stage, states, info)
+        else:
+            if is_done(states):
+                reason = "done"
+    except KeyboardInterrupt:
+        reason = "interrupted"
+        warnings.warn("interrupted: keeping the completed stages", RuntimeWarning, stacklevel=3)
+    return states, infos, reason
+
+
+def stack_infos(infos, fields) -> dict[str, np.ndarray]:
+    """Per-stage infos (each field of shape (chain,)) -> arrays of shape (chain, stage)."""
+    out = {}
+    for name in fields:
+        if infos:
+            out[name] = np.stack([np.asarray(getattr(i, name)) for i in infos], axis=1)
+    return out
+
+
+def distinct_rows(u: jax.Array) -> int:
+    """Distinct rows over all chains' draws, ``u`` of shape (chain, draw, dim)."""
+    from .kernels import count_distinct
+
+    return int(count_distinct(jnp.reshape(u, (-1, u.shape[-1]))))
