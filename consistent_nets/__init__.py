@@ -16,7 +16,7 @@ from .nets import MLP
 from .plugin import consistent, temper
 from .priors import BoxPrior, NormalPrior, Prior
 from .problem import Problem
-from .samplers import SGD, Rejection, Sampler
+from .samplers import SGD, SMC, Rejection, Sampler
 from .target import Target, make_target
 from . import symmetry
 from .diagnostics import Calibration, CheckResult, Report, calibrate, diagnose
@@ -44,6 +44,7 @@ __all__ = [
     "Problem",
     "Rejection",
     "SGD",
+    "SMC",
     "Sampler",
     "Target",
     "Tube",
