@@ -54,7 +54,8 @@ def weights_check(tree) -> CheckResult:
         elif np.ptp(finite) < 1e-12:
             khat[c] = -np.inf  # equal weights: no tail at all
         else:
-            khat[c] = float(array_stats.psislw(finite - finite.max())[1])
+            # psislw follows the LOO convention: its input is minus the log weights
+            khat[c] = float(array_stats.psislw(-(finite - finite.max()))[1])
     worst = float(np.max(khat))
     threshold = khat_threshold(num)
     w = np.exp(log_weights - np.max(log_weights, axis=1, keepdims=True))
