@@ -37,8 +37,17 @@ class Constraint:
         return jnp.all(self.point_slack(outputs, y) <= 0.0)
 
     def penalty(self, outputs, y) -> jax.Array:
-        """Squared hinge ``sum_i min(relu(slack_i), SLACK_CAP)**2``: finite, 0 exactly on S."""
-        return jnp.sum(jnp.square(jnp.clip(self.point_slack(outputs, y), 0.0, SLACK_CAP)))
+        """Squared hinge ``g = sum_i min(relu(slack_i), SLACK_CAP)**2``: finite, 0 exactly on S.
+
+        A violation too small for its square to be a normal float (slack below ~1e-19
+        in float32) contributes the smallest normal float instead of underflowing to 0,
+        and a NaN slack counts as a capped violation, so ``g == 0`` iff ``in_set``.
+        """
+        slack = self.point_slack(outputs, y)
+        violated = ~(slack <= 0.0)  # NaN counts as violated, as in ``in_set``
+        s = jnp.clip(jnp.nan_to_num(slack, nan=SLACK_CAP), 0.0, SLACK_CAP)
+        square = jnp.maximum(jnp.square(s), jnp.finfo(s.dtype).tiny)
+        return jnp.sum(jnp.where(violated, square, 0.0))
 
     def contradiction(self, X: np.ndarray, y) -> str | None:
         """Why no ``w`` of positive volume can fit ``(X, y)`` whatever the network, or ``None``.
