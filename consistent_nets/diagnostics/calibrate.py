@@ -17,7 +17,7 @@ combined by Bonferroni and compared with ``alpha``.
 
 from __future__ import annotations
 
-import math
+import functools
 from dataclasses import dataclass
 
 import jax
@@ -96,15 +96,21 @@ def teacher_problem(net: MLP, prior: Prior, constraint: Constraint, n: int, rng_
     raise ValueError(f"no teacher with margin >= {constraint!r} on {n} points in {max_tries} tries")
 
 
-def _statistics(problem: Problem, params: dict, probe: np.ndarray) -> dict[str, np.ndarray]:
-    net, constraint = problem.net, problem.constraint
+@functools.lru_cache(maxsize=16)
+def _statistics_fn(net: MLP, constraint: Constraint):
+    """One compiled function per (net, constraint): the data are arguments, not constants."""
 
-    def one(p):
-        depth = -jnp.max(constraint.point_slack(net.apply(p, problem.X), problem.y))
+    def one(p, X, y, probe):
+        depth = -jnp.max(constraint.point_slack(net.apply(p, X), y))
         norm = sum(jnp.sum(jnp.square(v)) for v in p.values())
         return depth, norm, net.apply(p, probe)[0, 0]
 
-    values = jax.jit(jax.vmap(one))({k: jnp.asarray(v) for k, v in params.items()})
+    return jax.jit(jax.vmap(one, in_axes=(0, None, None, None)))
+
+
+def _statistics(problem: Problem, params: dict, probe: np.ndarray) -> dict[str, np.ndarray]:
+    fn = _statistics_fn(problem.net, problem.constraint)
+    values = fn({k: jnp.asarray(v) for k, v in params.items()}, problem.X, problem.y, jnp.asarray(probe))
     return {name: np.asarray(v, dtype=np.float64) for name, v in zip(STATISTICS, values)}
 
 

@@ -25,6 +25,8 @@ are not seen, an approximation controlled by ``num_grid``.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -78,52 +80,59 @@ def chord_positions(problem, params: dict, rng_key, num_grid: int = 256, num_bis
     if not isinstance(problem.prior, (BoxPrior, NormalPrior)):
         raise ValueError(f"problem.prior must be a BoxPrior or NormalPrior, got {problem.prior!r}")
     names = list(problem.net.param_shapes)
-    first = {k: jnp.asarray(params[k][0]) for k in names}
-    _, unravel = ravel_pytree(first)
     flat = jax.vmap(lambda p: ravel_pytree(p)[0])({k: jnp.asarray(params[k]) for k in names})
     num, dim = flat.shape
     d = jax.random.normal(rng_key, (num, dim), dtype=flat.dtype)
     d = d / jnp.linalg.norm(d, axis=1, keepdims=True)
-    X, y, net, constraint, prior = problem.X, problem.y, problem.net, problem.constraint, problem.prior
-
-    def in_set(v):
-        return constraint.in_set(net.apply(unravel(v), X), y)
-
-    fractions = jnp.arange(1, num_grid + 1, dtype=flat.dtype) / num_grid
-
-    def one(args):
-        v, direction = args
-        lo, hi, cdf = _line_range(prior, v, direction)
-        at = jax.vmap(lambda t: in_set(v + t * direction))
-
-        def end(limit):
-            ts = fractions * limit
-            outside = ~at(ts)
-            k = jnp.argmax(outside)
-            t_in = jnp.where(k == 0, 0.0, ts[jnp.maximum(k - 1, 0)])
-
-            def halve(_, bracket):
-                inner, outer = bracket
-                mid = 0.5 * (inner + outer)
-                ok = in_set(v + mid * direction)
-                return jnp.where(ok, mid, inner), jnp.where(ok, outer, mid)
-
-            inner, outer = jax.lax.fori_loop(0, num_bisect, halve, (t_in, ts[k]))
-            return jnp.where(jnp.any(outside), 0.5 * (inner + outer), limit)
-
-        a, b = end(lo), end(hi)
-        f_a, f_b = cdf(a), cdf(b)
-        u = (cdf(jnp.zeros_like(a)) - f_a) / (f_b - f_a)
-        # ``v`` itself counts as in S (the membership check tests that separately): a
-        # draw on the boundary up to rounding must count, not be dropped. A chord of
-        # zero prior mass (the draw on a face of the box, probability 0 for an exact
-        # sample) is position 0: at the boundary.
-        return jnp.where(f_b > f_a, u, 0.0)
-
-    floats_per_draw = 2 * num_grid * problem.num_data * sum(net.sizes)
+    floats_per_draw = 2 * num_grid * problem.num_data * sum(problem.net.sizes)
     batch = max(1, min(num, 2**24 // floats_per_draw))
-    run = jax.jit(lambda f, dd: jax.lax.map(one, (f, dd), batch_size=batch))
-    return np.asarray(run(flat, d), dtype=np.float64)
+    run = _positions_fn(problem.net, problem.constraint, problem.prior, num_grid, num_bisect, batch)
+    return np.asarray(run(flat, d, problem.X, problem.y), dtype=np.float64)
+
+
+@functools.lru_cache(maxsize=16)
+def _positions_fn(net, constraint, prior, num_grid: int, num_bisect: int, batch: int):
+    """One compiled chord search per configuration; the data are arguments."""
+    shapes = net.param_shapes
+    _, unravel = ravel_pytree({k: jnp.zeros(s) for k, s in shapes.items()})
+    fractions = jnp.arange(1, num_grid + 1, dtype=jnp.float32) / num_grid
+
+    def positions(flat, d, X, y):
+        def in_set(v):
+            return constraint.in_set(net.apply(unravel(v), X), y)
+
+        def one(args):
+            v, direction = args
+            lo, hi, cdf = _line_range(prior, v, direction)
+            at = jax.vmap(lambda t: in_set(v + t * direction))
+
+            def end(limit):
+                ts = fractions * limit
+                outside = ~at(ts)
+                k = jnp.argmax(outside)
+                t_in = jnp.where(k == 0, 0.0, ts[jnp.maximum(k - 1, 0)])
+
+                def halve(_, bracket):
+                    inner, outer = bracket
+                    mid = 0.5 * (inner + outer)
+                    ok = in_set(v + mid * direction)
+                    return jnp.where(ok, mid, inner), jnp.where(ok, outer, mid)
+
+                inner, outer = jax.lax.fori_loop(0, num_bisect, halve, (t_in, ts[k]))
+                return jnp.where(jnp.any(outside), 0.5 * (inner + outer), limit)
+
+            a, b = end(lo), end(hi)
+            f_a, f_b = cdf(a), cdf(b)
+            u = (cdf(jnp.zeros_like(a)) - f_a) / (f_b - f_a)
+            # ``v`` itself counts as in S (the membership check tests that separately): a
+            # draw on the boundary up to rounding must count, not be dropped. A chord of
+            # zero prior mass (the draw on a face of the box, probability 0 for an exact
+            # sample) is position 0: at the boundary.
+            return jnp.where(f_b > f_a, u, 0.0)
+
+        return jax.lax.map(one, (flat, d), batch_size=batch)
+
+    return jax.jit(positions)
 
 
 def chord_check(problem, params: dict, rng_key, num_grid: int = 256) -> tuple[CheckResult, np.ndarray]:
