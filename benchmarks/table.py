@@ -99,6 +99,9 @@ def ladder_table(result) -> str:
             notes.append(f"`{r['method']}`: {r['note'][:300]}")
         if r.get("time_to_target_note") and r["method"] == "rejection":
             notes.append(f"`rejection` time to target: {r['time_to_target_note']}")
+        failed = [k for k, v in (r.get("diagnose_checks") or {}).items() if v is False]
+        if failed:
+            notes.append(f"`{r['method']}` failed diagnostic checks: {', '.join(failed)}")
         if r.get("diagnose_note"):
             notes.append(r["diagnose_note"])
     notes = list(dict.fromkeys(notes))

@@ -53,8 +53,9 @@ def check_ladder_record(r):
     if r["status"] == "skipped":
         assert r["note"]
         return
-    for key in ("wall_s", "compile_s", "run_s", "peak_rss_mb"):
-        assert isinstance(r[key], float) and r[key] >= 0.0 or key == "peak_rss_mb", (key, r[key])
+    for key in ("wall_s", "compile_s", "run_s"):
+        assert isinstance(r[key], float) and r[key] >= 0.0, (key, r[key])
+    assert isinstance(r["peak_rss_mb"], float)  # RSS may shrink: growth can be negative
     assert r["compile_s"] + r["run_s"] == pytest.approx(r["wall_s"], rel=0.05) or r["method"].startswith("blackjax")
     assert r["draws_in_set"] >= r["distinct_in_set"] >= 1
     assert r["distinct_per_s"] > 0
