@@ -47,6 +47,8 @@ def build_tree(
     for name, ds in (extra_groups or {}).items():
         tree[name] = xr.DataTree(ds)
     for key, value in attrs.items():
+        if hasattr(value, "shape") and hasattr(value, "dtype") and value.shape == ():
+            value = np.asarray(value).item()  # 0-d numpy / JAX arrays
         if isinstance(value, (bool, np.bool_)):
             value = int(value)
         elif isinstance(value, (np.floating, np.integer)):

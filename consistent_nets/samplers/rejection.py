@@ -94,20 +94,20 @@ class Rejection(Sampler):
                 log_upper_bound_no_success(num_draws),
             )
         complete = num_accepted >= needed
-        if not complete:
-            warnings.warn(
-                f"rejection budget ({stop_reason}) exhausted after {num_draws} prior draws "
-                f"with {num_accepted} of {needed} draws in S; returning those "
-                "(attrs['complete'] = 0)",
-                RuntimeWarning,
-                stacklevel=3,
-            )
         log_volume, log_volume_se = rejection_log_volume(num_accepted, num_draws)
         draws = {k: np.concatenate([c[k] for c in kept])[:needed] for k in target.site_shapes}
         num_kept = len(next(iter(draws.values())))
         chains = max(1, min(num_chains, num_kept))
         posterior = split_chains(draws, chains)
         shape = next(iter(posterior.values())).shape[:2]
+        if not complete:
+            warnings.warn(
+                f"rejection budget ({stop_reason}) exhausted after {num_draws} prior draws "
+                f"with {num_accepted} of {needed} draws in S; returning {shape[0] * shape[1]} "
+                f"of them as {shape[0]} chains (attrs['complete'] = 0)",
+                RuntimeWarning,
+                stacklevel=3,
+            )
         return build_tree(
             posterior,
             {"in_set": np.ones(shape, dtype=bool)},

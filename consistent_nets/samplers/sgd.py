@@ -150,9 +150,11 @@ class SGD(Sampler):
                 0.0,
             )
         if num_ok < num_samples:
+            chains = max(1, min(num_chains, num_ok))
             warnings.warn(
                 f"sgd budget ({stop_reason}) exhausted after {num_inits} runs with {num_ok} of "
-                f"{num_samples} successes; returning those (attrs['complete'] = 0)",
+                f"{num_samples} successes; returning {chains * (num_ok // chains)} of them as "
+                f"{chains} chains (attrs['complete'] = 0)",
                 RuntimeWarning,
                 stacklevel=3,
             )
