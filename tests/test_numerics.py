@@ -74,7 +74,6 @@ CASES = [
     ("box-binary-tanh", True),
     ("box-multiclass-relu", False),
     ("normal-tube-sigmoid", False),
-    ("normal-tube-sigmoid", True),
 ]
 
 
