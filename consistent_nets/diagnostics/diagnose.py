@@ -41,7 +41,8 @@ def diagnose(
     ``membership``
         Fraction of draws in S, recomputed from the weights (threshold 1).
     ``rhat``, ``ess``
-        Rank-normalised R-hat (< 1.01) and bulk ESS (>= min(400, N/4)) of the network
+        Rank-normalised R-hat (< 1.01, raised for short chains to its 99.9 % quantile
+        for independent draws) and bulk ESS (>= min(400, N/4)) of the network
         outputs at probe points: the training inputs plus ``num_probes`` uniform points
         in the data's bounding box widened by 10 %.
     ``chord``
