@@ -25,18 +25,25 @@ FAST_XLA = (
 )
 
 
-def run_script(name, *args, timeout=300):
+def start_script(name, *args):
     env = dict(os.environ, XLA_FLAGS=FAST_XLA, MPLBACKEND="Agg", CI="true")
-    proc = subprocess.run(
+    return subprocess.Popen(
         [sys.executable, str(BENCH / name), *map(str, args)],
         cwd=ROOT,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout,
     )
-    assert proc.returncode == 0, f"{name} exited {proc.returncode}:\n{proc.stderr[-4000:]}"
-    return proc
+
+
+def finish(name, proc, timeout=300):
+    _, stderr = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, f"{name} exited {proc.returncode}:\n{stderr[-4000:]}"
+
+
+def run_script(name, *args, timeout=300):
+    finish(name, start_script(name, *args), timeout)
 
 
 def load(path):
@@ -64,11 +71,14 @@ def check_ladder_record(r):
 @pytest.fixture(scope="module")
 def bench_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
-    run_script(
+    # side by side: both mostly compile, which is single-threaded
+    ladder = start_script(
         "ladder.py", "--tiny", "--rung", "xor", "--no-diagnose",
         "--methods", "rejection", "blackjax-tuned", "--out", out,
     )
-    run_script("scaling.py", "--tiny", "--out", out)
+    scaling = start_script("scaling.py", "--tiny", "--out", out)
+    finish("ladder.py", ladder)
+    finish("scaling.py", scaling)
     return out
 
 
