@@ -16,7 +16,7 @@ from .nets import MLP
 from .plugin import consistent, temper
 from .priors import BoxPrior, NormalPrior, Prior
 from .problem import Problem
-from .samplers import SGD, SMC, Rejection, Sampler
+from .samplers import SGD, SMC, Anneal, Rejection, Sampler, geometric_schedule, linear_schedule
 from .target import Target, make_target
 from . import symmetry
 from .diagnostics import Calibration, CheckResult, Report, calibrate, diagnose
@@ -45,6 +45,9 @@ __all__ = [
     "Rejection",
     "SGD",
     "SMC",
+    "Anneal",
+    "geometric_schedule",
+    "linear_schedule",
     "Sampler",
     "Target",
     "Tube",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
+import numpy as np
 import numpyro
 import numpyro.distributions as dist
 from numpyro.primitives import Messenger
@@ -92,10 +92,12 @@ class temper(Messenger):
     """
 
     def __init__(self, fn=None, beta=1.0):
-        if not isinstance(beta, jax.core.Tracer):
-            value = jnp.asarray(beta)
-            if value.ndim != 0 or not bool(jnp.isfinite(value)) or float(value) < 0:
-                raise ValueError(f"beta must be a finite scalar >= 0, got {beta!r}")
+        try:
+            value = np.asarray(beta, dtype=np.float64)
+        except (TypeError, jax.errors.TracerArrayConversionError):
+            value = None  # traced inside jit/vmap: checked by whoever chose it
+        if value is not None and (value.ndim != 0 or not np.isfinite(value) or value < 0):
+            raise ValueError(f"beta must be a finite scalar >= 0, got {beta!r}")
         self.beta = beta
         super().__init__(fn)
 
