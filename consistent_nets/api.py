@@ -88,7 +88,12 @@ def sample(
     ValueError
         Bad arguments, before anything is compiled.
     InfeasibleError
-        S is empty or was not reached within the budget.
+        S is empty or was not reached within the budget; ``log_volume_upper_bound``
+        says how small vol(S) must then be. Every method has a budget with a default
+        (``cn.Rejection``: 2**24 prior draws or 60 s; ``cn.SGD``: ``max(1024,
+        20 * num_samples)`` runs or 60 s; see each sampler class), so no call hangs.
+        A budget that runs out with some draws in S returns them with a
+        ``RuntimeWarning`` and ``attrs["complete"] == 0``.
 
     Examples
     --------

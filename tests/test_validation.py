@@ -156,6 +156,15 @@ SAMPLE_CASES = {
     "SGD max_seconds nan": ("max_seconds", dict(method=cn.SGD(max_seconds=float("nan")))),
     "sampler option as a kwarg": ("model_args", dict(max_draws=100)),
 }
+if hasattr(cn, "SMC"):
+    SAMPLE_CASES["SMC target_ess 1.5"] = ("target_ess", dict(method=cn.SMC(target_ess=1.5)))
+    SAMPLE_CASES["SMC max_stages 0"] = ("max_stages", dict(method=cn.SMC(max_stages=0)))
+    SAMPLE_CASES["SMC max_seconds 0"] = ("max_seconds", dict(method=cn.SMC(max_seconds=0.0)))
+if hasattr(cn, "Anneal"):
+    SAMPLE_CASES["Anneal num_stages 0"] = ("num_stages", dict(method=cn.Anneal(num_stages=0)))
+    SAMPLE_CASES["Anneal target_accept 1"] = (
+        "target_accept", dict(method=cn.Anneal(target_accept=1.0))
+    )
 
 
 @pytest.mark.parametrize("case", list(SAMPLE_CASES))
