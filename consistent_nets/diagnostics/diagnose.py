@@ -86,7 +86,9 @@ def diagnose(
         (``min(N, 1000)`` exact draws within ``2**22`` prior draws; ``ValueError`` when
         the tree's ``log_volume`` says that is not enough), or ``"auto"``: rejection when
         it fits that budget, none otherwise. With ``None`` the verdict rests on the
-        reference-free checks (chord, orbit, mixing, membership).
+        reference-free checks (chord, orbit, mixing, membership), which work at any
+        problem size: the chord test costs about ``max_draws * (2 * 256 + 60)`` network
+        evaluations on the training data, and on XOR it alone fails the SGD heuristic.
     rng_key : jax.random key
         Required: probe points, subsampling, chord directions, permutations, reference.
     runs : sequence of DataTree
