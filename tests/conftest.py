@@ -1,9 +1,14 @@
 """Test configuration: two host devices, as on the CI machine (set before JAX starts)."""
 
 import os
+import tempfile
 
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Tests build the same small programs many times (a new closure per cn.sample call);
+# JAX's persistent cache turns the repeats into cache hits. Results are unaffected.
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(tempfile.gettempdir(), "consistent-nets-jax-cache"))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
 
 import jax  # noqa: E402
 import pytest  # noqa: E402
@@ -31,3 +36,9 @@ def xor_sgd(xor_problem):
     return cn.sample(
         xor_problem, method="sgd", num_samples=1000, rng_key=jax.random.key(0), progress_bar=False
     )
+
+
+@pytest.fixture(scope="session")
+def xor_smc(xor_problem):
+    """The default method on XOR: 2000 draws from tempered SMC (4 chains of 500)."""
+    return cn.sample(xor_problem, method="smc", num_samples=2000, rng_key=jax.random.key(0), progress_bar=False)

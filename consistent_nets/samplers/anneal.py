@@ -32,7 +32,7 @@ import numpy as np
 import xarray as xr
 from .._errors import InfeasibleError
 from ..output import build_tree
-from .base import Sampler, check_positive_float, check_positive_int
+from .base import Sampler, check_fraction, check_positive_int
 from .population import distinct_rows, initial_population, log_volume_from_chains, shard_chains
 from .progress import progress
 from .schedules import Schedule, geometric_schedule, schedule_values
@@ -79,9 +79,7 @@ class Anneal(Sampler):
         check_positive_int("num_steps", self.num_steps)
         check_positive_int("max_tree_depth", self.max_tree_depth)
         check_positive_int("max_extra_rounds", self.max_extra_rounds, minimum=0)
-        check_positive_float("target_accept", self.target_accept)
-        if not self.target_accept < 1:
-            raise ValueError(f"target_accept must be in (0, 1), got {self.target_accept!r}")
+        check_fraction("target_accept", self.target_accept)
         self.betas()
 
     def stage(self, target, rng_key, position, beta):

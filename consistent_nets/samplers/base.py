@@ -16,6 +16,14 @@ def check_positive_int(name: str, value, minimum: int = 1) -> int:
     return check_int(name, value, minimum=minimum)
 
 
+def check_fraction(name: str, value) -> float:
+    """``float(value)`` if a number strictly inside (0, 1), else ``ValueError`` naming ``name``."""
+    value = check_real(name, value, minimum=0.0, strict=True)
+    if not value < 1:
+        raise ValueError(f"{name} must be a number in (0, 1), got {value!r}")
+    return value
+
+
 def check_positive_float(name: str, value, allow_none: bool = False):
     """``float(value)`` if a finite number ``> 0`` (or ``None`` when allowed), else ``ValueError``."""
     if value is None and allow_none:

@@ -29,7 +29,7 @@ import xarray as xr
 
 from .._errors import InfeasibleError
 from ..output import build_tree
-from .base import Sampler, check_positive_float, check_positive_int
+from .base import Sampler, check_fraction, check_positive_float, check_positive_int
 from .kernels import count_distinct, log_mean_exp, next_beta, nuts_moves, population_scale, relative_ess, resample
 from .population import (
     distinct_rows,
@@ -121,9 +121,7 @@ class SMC(Sampler):
 
     def validate(self):
         for field in ("target_ess", "min_fraction_in_set", "target_accept"):
-            value = getattr(self, field)
-            if not isinstance(value, (int, float)) or not 0 < value < 1:
-                raise ValueError(f"{field} must be in (0, 1), got {value!r}")
+            check_fraction(field, getattr(self, field))
         check_positive_float("beta_max", self.beta_max)
         check_positive_float("jump_target", self.jump_target)
         check_positive_float("max_beta_ratio", self.max_beta_ratio)

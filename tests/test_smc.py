@@ -1,0 +1,125 @@
+"""Tempered SMC (the default method) on rung 1 of the ladder: XOR against exact rejection."""
+
+import jax
+import numpy as np
+import numpyro
+import numpyro.distributions as dist
+import pytest
+
+import consistent_nets as cn
+from consistent_nets.diagnostics.two_sample import energy_test
+from consistent_nets.samplers.kernels import next_beta, relative_ess
+
+XOR_LOG_VOLUME = -5.191  # exact reference (issue: -5.191 ± 0.003)
+
+
+def _probe_outputs(problem, tree):
+    grid = np.random.default_rng(0).uniform(-1.5, 1.5, size=(50, 2)).astype(np.float32)
+    f = cn.predict(problem, tree, grid)[..., 0]
+    return np.tanh(f.reshape(-1, f.shape[-1]))  # bounded features: tails don't dominate
+
+
+@pytest.fixture(scope="module")
+def xor_rejection_other(xor_problem):
+    return cn.sample(xor_problem, method="rejection", num_samples=2000, rng_key=jax.random.key(1), progress_bar=False)
+
+
+def test_smc_returns_only_draws_in_set(xor_smc, xor_problem):
+    assert xor_smc.attrs["method"] == "smc"
+    assert bool(xor_smc.sample_stats["in_set"].all())
+    assert xor_smc.posterior["w0"].shape == (4, 500, 2, 3)
+    # recomputed from the weights, not trusted from sample_stats
+    f = cn.predict(xor_problem, xor_smc, xor_problem.X)[..., 0]
+    assert np.all(f * np.asarray(xor_problem.y) >= 0)
+
+
+def test_smc_log_volume_matches_exact(xor_smc):
+    log_volume, se = xor_smc.attrs["log_volume"], xor_smc.attrs["log_volume_se"]
+    assert abs(log_volume - XOR_LOG_VOLUME) <= 0.1
+    # the SE is honest: the error is within 4 of them (a 4-chain SE is itself noisy)
+    assert 0 < se < 0.2
+    assert abs(log_volume - XOR_LOG_VOLUME) <= 4 * se + 0.02
+
+
+def test_smc_draws_are_distinct(xor_smc):
+    assert xor_smc.attrs["num_distinct"] >= 1500
+
+
+def test_smc_function_space_matches_rejection(xor_smc, xor_rejection, xor_rejection_other, xor_problem):
+    """Energy distance to exact draws within 2x the rejection-vs-rejection noise floor."""
+    ref = _probe_outputs(xor_problem, xor_rejection)
+    floor, _ = energy_test(_probe_outputs(xor_problem, xor_rejection_other), ref, jax.random.key(0), 99)
+    distance, p_value = energy_test(_probe_outputs(xor_problem, xor_smc), ref, jax.random.key(0), 999)
+    assert distance <= 2 * floor
+    assert p_value > 0.001
+
+
+def test_smc_fails_the_same_check_when_biased(xor_sgd, xor_rejection, xor_problem):
+    """The same two-sample check can fail: the SGD heuristic is far from exact draws."""
+    ref = _probe_outputs(xor_problem, xor_rejection)
+    _, p_value = energy_test(_probe_outputs(xor_problem, xor_sgd), ref[:1000], jax.random.key(0), 999)
+    assert p_value <= 0.001
+
+
+def test_smc_stage_records(xor_smc):
+    stages = xor_smc["smc_stages"].ds
+    beta = stages["beta"].values
+    assert beta.shape[0] == 4 and beta.shape[1] == xor_smc.attrs["num_stages"]
+    assert np.all(np.diff(beta, axis=1) >= 0) and np.all(beta > 0)
+    active = stages["active"].values
+    # each active stage hits the target ESS, except a last step that reached beta_max
+    np.testing.assert_allclose(stages["ess"].values[active], 0.5, atol=0.02)
+    assert np.all((stages["acceptance"].values[active] > 0.3) & (stages["acceptance"].values[active] <= 1))
+    assert np.all(stages["final_fraction_in_set"].values >= 0.25)
+    np.testing.assert_allclose(
+        stages["log_volume"].values,
+        stages["log_z"].values[:, -1] + np.log(stages["final_fraction_in_set"].values),
+        rtol=1e-6,
+    )
+    assert xor_smc.attrs["num_grad_evals"] > 0
+
+
+def _xor_model(with_hidden_bias: bool):
+    def model(X, y):
+        w0 = numpyro.sample("w0", dist.Uniform(-3, 3).expand([2, 3]).to_event(2))
+        b0 = numpyro.sample("b0", dist.Uniform(-3, 3).expand([3]).to_event(1)) if with_hidden_bias else 0.0
+        w1 = numpyro.sample("w1", dist.Uniform(-3, 3).expand([3, 1]).to_event(2))
+        b1 = numpyro.sample("b1", dist.Uniform(-3, 3).expand([1]).to_event(1))
+        cn.consistent("xor", jax.numpy.tanh(X @ w0 + b0) @ w1 + b1, y, cn.Margin(0.0))
+
+    return model
+
+
+def test_smc_runs_a_handwritten_model():
+    X, y = cn.datasets.xor()
+    tree = cn.sample(
+        _xor_model(True), X, y, method="smc", num_samples=200, num_chains=2, rng_key=jax.random.key(3), progress_bar=False
+    )
+    assert set(tree.posterior.data_vars) == {"w0", "b0", "w1", "b1"}
+    assert tree.posterior["w0"].shape == (2, 100, 2, 3)
+    # the same network as cn.MLP([2, 3, 1]) under the same prior: the same volume
+    assert abs(tree.attrs["log_volume"] - XOR_LOG_VOLUME) < 0.5
+
+
+def test_smc_reports_an_empty_set():
+    """Without hidden biases f(x) + f(-x) = 2 b1, but XOR needs sign f(x) = sign f(-x) = y(x)
+    for both classes: S is empty, and SMC says so with a bound instead of returning draws."""
+    X, y = cn.datasets.xor()
+    with pytest.raises(cn.InfeasibleError) as err:
+        cn.sample(_xor_model(False), X, y, method="smc", num_samples=200, num_chains=2, rng_key=jax.random.key(3), progress_bar=False)
+    assert err.value.log_volume_upper_bound < -10
+
+
+def test_next_beta_hits_target_ess():
+    g = jax.random.exponential(jax.random.key(0), (1000,)) * 50.0
+    beta = next_beta(0.0, g, 0.5, 1e8)
+    np.testing.assert_allclose(float(relative_ess(-beta * g)), 0.5, atol=1e-3)
+    # no room left: stays at beta_max; nothing to weigh: jumps to beta_max
+    assert float(next_beta(1e8, g, 0.5, 1e8)) == 1e8
+    assert float(next_beta(2.0, g * 0, 0.5, 1e8)) == 1e8
+
+
+def test_smc_rejects_bad_options(xor_problem):
+    for bad in (cn.SMC(target_ess=1.5), cn.SMC(max_moves=0), cn.SMC(max_beta_ratio=1.0), cn.SMC(num_particles=1)):
+        with pytest.raises(ValueError):
+            cn.sample(xor_problem, method=bad, num_samples=100, rng_key=jax.random.key(0), progress_bar=False)
