@@ -96,6 +96,7 @@ def nuts_moves(
     max_num_doublings: int,
     target_accept: float,
     restrict_to_set=False,
+    batch_size: int | None = None,
 ):
     """NUTS moves of every particle until they decorrelate, adapting the step size.
 
@@ -109,6 +110,8 @@ def nuts_moves(
     refused (the particle stays): a pi_beta-reversible kernel with moves out of S
     rejected is reversible for pi_beta restricted to S, i.e. for the prior restricted
     to S. ``max_moves`` may be traced too, so one compiled program serves both uses.
+    ``batch_size`` moves particles in chunks of that size (``jax.lax.map``), bounding
+    memory for large populations; ``None`` moves them all at once.
 
     Returns
     -------
@@ -122,9 +125,11 @@ def nuts_moves(
         key, states, h, acc_sum, grads, div, moves, refused = carry
         key, sub = jax.random.split(key)
         keys = jax.random.split(sub, u.shape[0])
-        new, info = jax.vmap(
-            lambda k, s: _nuts_kernel(k, s, logdensity_fn, h, inverse_mass_matrix, max_num_doublings)
-        )(keys, states)
+        new, info = jax.lax.map(
+            lambda ks: _nuts_kernel(ks[0], ks[1], logdensity_fn, h, inverse_mass_matrix, max_num_doublings),
+            (keys, states),
+            batch_size=batch_size or u.shape[0],
+        )
         keep = jax.vmap(in_set_fn)(new.position) | ~restrict_to_set
         new = jax.tree.map(
             lambda a, b: jnp.where(keep.reshape((-1,) + (1,) * (a.ndim - 1)), a, b), new, states

@@ -119,7 +119,7 @@ class SGD(Sampler):
         batch = self.batch_size or min(chunk_size_for(target, cap=4096), max(num_samples, 64))
         max_inits = self.max_inits or max(1024, 20 * num_samples)
         train = self._train_fn(target)
-        kept, stats, num_inits, num_ok, index = [], [], 0, 0, 0
+        kept, stats, num_inits, num_ok, index, grad_evals = [], [], 0, 0, 0, 0
         stop_reason = "complete"
         start = time.perf_counter()
         bar = progress(progress_bar, total=num_samples, desc="sgd", unit="draw")
@@ -136,6 +136,7 @@ class SGD(Sampler):
             ok = np.flatnonzero(np.asarray(done))
             kept.append({k: np.asarray(v)[ok] for k, v in params.items()})
             stats.append((np.asarray(steps)[ok], np.asarray(loss)[ok]))
+            grad_evals += int(np.sum(np.asarray(steps), dtype=np.int64))  # every run, failed ones too
             num_inits += size
             num_ok += ok.size
             index += 1
@@ -176,6 +177,7 @@ class SGD(Sampler):
                 "log_volume_note": "the SGD heuristic gives no estimate of vol(S)",
                 "success_rate": num_ok / num_inits,
                 "num_inits": num_inits,
+                "num_grad_evals": grad_evals,
                 "learning_rate": self.learning_rate,
                 "max_steps": self.max_steps,
                 "complete": num_ok >= num_samples,

@@ -64,6 +64,8 @@ class StageInfo(NamedTuple):
     num_distinct: jax.Array
     num_moves: jax.Array
     num_grad_evals: jax.Array
+    jump: jax.Array  # mean squared whitened jump per coordinate over the stage's moves
+    num_ancestors: jax.Array  # distinct particles the moves started from (after resampling)
     log_z: jax.Array
     active: jax.Array
 
@@ -88,7 +90,7 @@ class SMC(Sampler):
         whitened jump reaches ``jump_target``.
     jump_target : float
         Mean squared jump per coordinate, in population standard deviations, that
-        counts as decorrelated (default 1.0).
+        counts as decorrelated (default 0.3).
     final_moves : int
         Most restricted NUTS moves for the final population (default 12); at least
         ``min_moves``, stopping once ``jump_target`` is reached.
@@ -102,6 +104,9 @@ class SMC(Sampler):
         Wall-clock budget, checked between stages.
     num_particles : int, optional
         Particles per chain; default ``num_samples // num_chains``.
+    batch_size : int, optional
+        Move particles in chunks of this size to bound memory on large populations
+        or networks (default: all particles of a chain at once).
     """
 
     target_ess: float = 0.5
@@ -110,13 +115,14 @@ class SMC(Sampler):
     max_beta_ratio: float = 10.0
     min_moves: int = 2
     max_moves: int = 12
-    jump_target: float = 1.0
+    jump_target: float = 0.3
     final_moves: int = 12
     max_tree_depth: int = 6
     target_accept: float = 0.8
     max_stages: int = 500
     max_seconds: float | None = None
     num_particles: int | None = None
+    batch_size: int | None = None
     name = "smc"
 
     def validate(self):
@@ -135,6 +141,8 @@ class SMC(Sampler):
         check_positive_int("max_stages", self.max_stages)
         if self.num_particles is not None:
             check_positive_int("num_particles", self.num_particles, minimum=2)
+        if self.batch_size is not None:
+            check_positive_int("batch_size", self.batch_size)
 
     # -- pure functions of one population ------------------------------------------
     def init(self, target, rng_key, num_particles: int) -> SMCState:
@@ -165,6 +173,7 @@ class SMC(Sampler):
             final, jnp.where(state.in_set, 0.0, -jnp.inf), -(beta - state.beta) * state.penalty
         )
         u = state.u[resample(k_resample, log_weights)]
+        num_ancestors = count_distinct(u)
         u, step_size, move = nuts_moves(
             k_move,
             u,
@@ -178,6 +187,7 @@ class SMC(Sampler):
             max_num_doublings=self.max_tree_depth,
             target_accept=self.target_accept,
             restrict_to_set=final,
+            batch_size=self.batch_size,
         )
         _, penalty, in_set = jax.vmap(target.terms)(u)
         fraction = jnp.mean(in_set)
@@ -202,6 +212,8 @@ class SMC(Sampler):
             num_distinct=count_distinct(u),
             num_moves=move.num_moves,
             num_grad_evals=jnp.where(active, move.num_grad_evals, 0),
+            jump=move.jump,
+            num_ancestors=num_ancestors,
             log_z=new.log_z,
             active=active,
         )
@@ -283,6 +295,8 @@ class SMC(Sampler):
                 "final_moves": ("chain", np.asarray(final_info.num_moves)),
                 "final_acceptance": ("chain", np.asarray(final_info.acceptance)),
                 "final_num_distinct": ("chain", np.asarray(final_info.num_distinct)),
+                "final_num_ancestors": ("chain", np.asarray(final_info.num_ancestors)),
+                "final_jump": ("chain", np.asarray(final_info.jump)),
             }
         )
         grad_evals = int(stages["num_grad_evals"].sum()) if stages else 0
@@ -294,6 +308,9 @@ class SMC(Sampler):
             "num_stages": len(infos),
             "num_grad_evals": grad_evals,
             "num_distinct": distinct_rows(u),
+            # the in-S particles the final moves started from: a floor on real diversity
+            "num_distinct_ancestors": int(np.sum(np.asarray(final_info.num_ancestors))),
+            "final_jump": float(np.mean(np.asarray(final_info.jump))),
             "stop_reason": reason,
             "complete": complete,
             "target_ess": self.target_ess,
