@@ -142,3 +142,12 @@ def test_smc_in_chunks_bounds_memory_and_stays_valid(xor_problem):
     # copies whose every restricted move was refused stay copies: counted, not hidden
     assert tree.attrs["num_distinct_ancestors"] <= tree.attrs["num_distinct"] <= 200
     assert tree.attrs["num_distinct"] >= 150
+
+
+def test_smc_draws_pass_the_diagnostics(xor_smc, xor_rejection, xor_problem):
+    """The default method's output passes cn.diagnose, with and without an exact reference."""
+    report = cn.diagnose(xor_smc, xor_problem, rng_key=jax.random.key(1))
+    assert report.passed, str(report)
+    assert report.checks["weights"].passed  # SMC stores its last importance weights
+    with_reference = cn.diagnose(xor_smc, xor_problem, reference=xor_rejection, rng_key=jax.random.key(2))
+    assert with_reference.passed, str(with_reference)

@@ -35,6 +35,13 @@ def find_log_weights(tree) -> np.ndarray | None:
     return None
 
 
+def _tail_is_an_atom(log_weights: np.ndarray) -> bool:
+    """Whether the PSIS tail (the largest ``min(0.2 S, 3 sqrt(S))`` weights) is one value."""
+    size = int(math.ceil(min(0.2 * log_weights.size, 3.0 * math.sqrt(log_weights.size))))
+    tail = np.sort(log_weights)[-(size + 1) :]
+    return bool(np.ptp(tail) < 1e-12)
+
+
 def khat_threshold(num: int) -> float:
     return min(1.0 - 1.0 / math.log10(num), 0.7)
 
@@ -51,8 +58,10 @@ def weights_check(tree) -> CheckResult:
         finite = lw[np.isfinite(lw)]
         if finite.size < 20:
             khat[c] = np.inf
-        elif np.ptp(finite) < 1e-12:
-            khat[c] = -np.inf  # equal weights: no tail at all
+        elif np.ptp(finite) < 1e-12 or _tail_is_an_atom(finite):
+            # equal weights, or an upper tail that is one repeated value (SMC: every
+            # particle already in S has weight exp(0)): bounded weights, no heavy tail
+            khat[c] = -np.inf
         else:
             # psislw follows the LOO convention: its input is minus the log weights
             khat[c] = float(array_stats.psislw(-(finite - finite.max()))[1])
