@@ -42,6 +42,16 @@ def _tail_is_an_atom(log_weights: np.ndarray) -> bool:
     return bool(np.ptp(tail) < 1e-12)
 
 
+def _khat(log_weights: np.ndarray) -> float:
+    try:
+        # psislw follows the LOO convention: its input is minus the log weights
+        return float(array_stats.psislw(-(log_weights - log_weights.max()))[1])
+    except ValueError as err:
+        if "tail values are the same" not in str(err):
+            raise
+        return -math.inf  # ArviZ's tail is one repeated value: bounded, as above
+
+
 def khat_threshold(num: int) -> float:
     return min(1.0 - 1.0 / math.log10(num), 0.7)
 
@@ -63,8 +73,7 @@ def weights_check(tree) -> CheckResult:
             # particle already in S has weight exp(0)): bounded weights, no heavy tail
             khat[c] = -np.inf
         else:
-            # psislw follows the LOO convention: its input is minus the log weights
-            khat[c] = float(array_stats.psislw(-(finite - finite.max()))[1])
+            khat[c] = _khat(finite)
     worst = float(np.max(khat))
     threshold = khat_threshold(num)
     w = np.exp(log_weights - np.max(log_weights, axis=1, keepdims=True))
