@@ -66,3 +66,18 @@ def check_int(name: str, value, *, minimum: int = 1, what: str = "") -> int:
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
         raise ValueError(f"{name}{owner} must be an integer >= {minimum}, got {value!r}")
     return int(value)
+
+
+def parse_spec(argument: str, spec, kinds: dict, example: str):
+    """Build ``kinds[kind](number)`` from a ``"kind:number"`` string such as ``"box:3"``.
+
+    Raises ``ValueError`` starting with ``argument`` when the form or the number is bad.
+    """
+    kind, _, value = str(spec).partition(":")
+    try:
+        number = float(value) if value else None
+        if kind in kinds and number is not None:
+            return kinds[kind](number)
+    except ValueError as err:
+        raise ValueError(f"{argument} must look like {example}, got {spec!r}: {err}") from None
+    raise ValueError(f"{argument} must look like {example}, got {spec!r}")

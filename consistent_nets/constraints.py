@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._errors import check_real
+from ._errors import check_real, parse_spec
 
 __all__ = ["Constraint", "Margin", "Tube", "parse_constraint", "SLACK_CAP"]
 
@@ -193,15 +193,4 @@ class Tube(Constraint):
 
 def parse_constraint(spec: str) -> Constraint:
     """``"margin:0"`` -> ``Margin(0.0)``, ``"tube:0.1"`` -> ``Tube(0.1)``."""
-    kind, _, value = str(spec).partition(":")
-    try:
-        number = float(value) if value else None
-        if kind == "margin" and number is not None:
-            return Margin(number)
-        if kind == "tube" and number is not None:
-            return Tube(number)
-    except ValueError as err:
-        raise ValueError(
-            f"constraint must look like 'margin:0' or 'tube:0.1', got {spec!r}: {err}"
-        ) from None
-    raise ValueError(f"constraint must look like 'margin:0' or 'tube:0.1', got {spec!r}")
+    return parse_spec("constraint", spec, {"margin": Margin, "tube": Tube}, "'margin:0' or 'tube:0.1'")

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpyro
 import numpyro.distributions as dist
 
-from ._errors import check_real
+from ._errors import check_real, parse_spec
 
 __all__ = ["BoxPrior", "NormalPrior", "Prior"]
 
@@ -79,13 +79,4 @@ class NormalPrior(Prior):
 
 def parse_prior(spec: str) -> Prior:
     """``"box:3"`` -> ``BoxPrior(3.0)``, ``"normal:1"`` -> ``NormalPrior(1.0)``."""
-    kind, _, value = str(spec).partition(":")
-    try:
-        number = float(value) if value else None
-        if kind == "box" and number is not None:
-            return BoxPrior(number)
-        if kind == "normal" and number is not None:
-            return NormalPrior(number)
-    except ValueError as err:
-        raise ValueError(f"prior must look like 'box:3' or 'normal:1', got {spec!r}: {err}") from None
-    raise ValueError(f"prior must look like 'box:3' or 'normal:1', got {spec!r}")
+    return parse_spec("prior", spec, {"box": BoxPrior, "normal": NormalPrior}, "'box:3' or 'normal:1'")
