@@ -119,40 +119,31 @@ def _build(target, settings: BlackJAXSettings):
                 "num_integration_steps": jnp.asarray(settings.num_integration_steps, jnp.int32),
             }
         )
-        # inner_kernel_tuning hands the update only (key, state, info); keep the previous
-        # step size by reading it back from the state it composes.
-        def step_fn(key, state):
-            update = _tuned_update(settings)
-            algo = blackjax.inner_kernel_tuning(
+        def tuned_algorithm(parameter_update_fn):
+            return blackjax.inner_kernel_tuning(
                 smc_algorithm=blackjax.adaptive_tempered_smc,
                 logprior_fn=logprior_fn,
                 loglikelihood_fn=loglikelihood_fn,
                 mcmc_step_fn=hmc_kernel,
                 mcmc_init_fn=blackjax.hmc.init,
                 resampling_fn=resampling.systematic,
-                mcmc_parameter_update_fn=lambda k, s, i: update(k, s, i, state.parameter_override),
+                mcmc_parameter_update_fn=parameter_update_fn,
                 initial_parameter_value=initial,
                 num_mcmc_steps=settings.num_mcmc_steps,
                 target_ess=settings.target_ess,
             )
+
+        # inner_kernel_tuning hands the update only (key, state, info); keep the previous
+        # step size by reading it back from the state it composes.
+        def step_fn(key, state):
+            update = _tuned_update(settings)
+            algo = tuned_algorithm(lambda k, s, i: update(k, s, i, state.parameter_override))
             new_state, info = algo.step(key, state)
             used = state.parameter_override["num_integration_steps"][0]
             return new_state, info, used
 
         def init_fn(u):
-            algo = blackjax.inner_kernel_tuning(
-                smc_algorithm=blackjax.adaptive_tempered_smc,
-                logprior_fn=logprior_fn,
-                loglikelihood_fn=loglikelihood_fn,
-                mcmc_step_fn=hmc_kernel,
-                mcmc_init_fn=blackjax.hmc.init,
-                resampling_fn=resampling.systematic,
-                mcmc_parameter_update_fn=lambda k, s, i: initial,
-                initial_parameter_value=initial,
-                num_mcmc_steps=settings.num_mcmc_steps,
-                target_ess=settings.target_ess,
-            )
-            return algo.init(u)
+            return tuned_algorithm(lambda k, s, i: initial).init(u)
 
         def smc_state(state):
             return state.sampler_state
