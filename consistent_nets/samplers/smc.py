@@ -283,7 +283,6 @@ class SMC(Sampler):
     def _tree(self, target, states, infos, final_info, chain_log_volume, fraction, complete, reason):
         u = states.u
         params = jax.vmap(jax.vmap(target.constrain))(u)
-        in_set = jax.vmap(jax.vmap(target.in_set))(u)
         log_volume, log_volume_se = log_volume_from_chains(chain_log_volume)
         stages = stack_infos(infos, StageInfo._fields)
         stages_ds = xr.Dataset(
@@ -321,7 +320,7 @@ class SMC(Sampler):
         return build_tree(
             {k: np.asarray(v) for k, v in params.items()},
             {
-                "in_set": np.asarray(in_set),
+                "in_set": np.asarray(states.in_set),  # computed by the final step on these u
                 "log_weights": np.asarray(jax.device_get(states.log_weights), dtype=np.float64),
             },
             attrs,
