@@ -96,7 +96,7 @@ def _summary_row(name, tree, report) -> dict:
     return {
         "method": name,
         "draws_in_S": int(tree.sample_stats["in_set"].sum()),
-        "distinct": int(tree.attrs.get("num_distinct", _distinct(tree))),
+        "distinct": int(tree.attrs["num_distinct"]) if "num_distinct" in tree.attrs else _distinct(tree),
         "log_volume": float(tree.attrs["log_volume"]),
         "log_volume_se": float(tree.attrs["log_volume_se"]),
         "distance": float(report.distance),
