@@ -24,7 +24,16 @@ SLACK_CAP = 1e6
 
 
 class Constraint:
-    """Base class: subclasses define the three functions of ``(outputs, y)``."""
+    """Base class: subclasses define the three functions of ``(outputs, y)``.
+
+    Constraints compare (and hash) by type and parameters: ``Margin(0.0) == Margin(0)``.
+    """
+
+    def __eq__(self, other) -> bool:
+        return type(other) is type(self) and vars(other) == vars(self)
+
+    def __hash__(self) -> int:
+        return hash((type(self), tuple(sorted(vars(self).items()))))
 
     def prepare_labels(self, y, d_out: int) -> jax.Array:
         raise NotImplementedError

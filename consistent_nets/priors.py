@@ -13,7 +13,16 @@ __all__ = ["BoxPrior", "NormalPrior", "Prior"]
 
 
 class Prior:
-    """Independent prior over every weight and bias of a network."""
+    """Independent prior over every weight and bias of a network.
+
+    Priors compare (and hash) by type and parameters: ``BoxPrior(3.0) == BoxPrior(3)``.
+    """
+
+    def __eq__(self, other) -> bool:
+        return type(other) is type(self) and vars(other) == vars(self)
+
+    def __hash__(self) -> int:
+        return hash((type(self), tuple(sorted(vars(self).items()))))
 
     def distribution(self, shape: tuple[int, ...]) -> dist.Distribution:
         raise NotImplementedError

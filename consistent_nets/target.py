@@ -8,7 +8,10 @@ of the consistency sites' ``g``. This is what every sampler works on.
 
 from __future__ import annotations
 
+import dataclasses
+from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Callable
 
 import jax
@@ -21,6 +24,10 @@ from .plugin import is_consistent_site
 from .problem import Problem
 
 __all__ = ["Target", "make_target"]
+
+#: compiled programs shared by targets that differ only in their data (LRU)
+_SHARED: OrderedDict = OrderedDict()
+_SHARED_MAX = 32
 
 
 def _site_log_prob(site) -> jax.Array:
@@ -43,6 +50,60 @@ class Target:
     dim: int
     problem: Problem | None = None
     consistent_sites: tuple[str, ...] = field(default=())
+
+    # -- compiled programs shared across data ------------------------------------------
+    @property
+    def cache_key(self):
+        """Everything a compiled program of this target depends on except the data values.
+
+        For a ``Problem``: its network, prior and constraint and the shapes and dtypes of
+        ``(X, y)``. ``None`` for a hand-written model (its arguments may steer Python
+        control flow, so they stay compile-time constants).
+        """
+        if self.problem is None:
+            return None
+        p = self.problem
+        key = (p.net, p.prior, p.constraint, tuple((tuple(a.shape), str(a.dtype)) for a in self.args))
+        try:
+            hash(key)
+        except TypeError:  # a user-defined prior or constraint without value equality
+            return None
+        return key
+
+    def with_args(self, args) -> "Target":
+        """The same target on other model arguments of the same structure (e.g. traced data)."""
+        return dataclasses.replace(self, args=tuple(args))
+
+    def jit(self, build: Callable[["Target"], Callable], key) -> Callable:
+        """``jax.jit(build(self))``, shared between targets that differ only in their data.
+
+        ``build(target)`` returns a function of arrays that reaches the data only through
+        ``target``. Targets with equal :attr:`cache_key` (a new planted teacher, another
+        dataset of the same size) and equal ``key`` (the caller's description of ``build``,
+        e.g. the sampler and its static settings) reuse one compiled program: the data go
+        in as arguments instead of being baked in as constants.
+        """
+        shape_key = self.cache_key
+        full = (key, shape_key)
+        try:
+            hash(full)
+        except TypeError:  # e.g. a sampler holding an unhashable schedule
+            shape_key = None
+        if shape_key is None or key is None:
+            return jax.jit(build(self))
+        fn = _SHARED.get(full)
+        if fn is None:
+            template = self
+
+            def with_data(args, *xs):
+                return build(template.with_args(args))(*xs)
+
+            fn = _SHARED[full] = jax.jit(with_data)
+            while len(_SHARED) > _SHARED_MAX:
+                _SHARED.popitem(last=False)
+        else:
+            _SHARED.move_to_end(full)
+        return partial(fn, self.args)
 
     # -- constrained <-> unconstrained ---------------------------------------------
     def constrain(self, u: jax.Array) -> dict[str, jax.Array]:

@@ -1,6 +1,7 @@
 """Bad input raises ``ValueError`` naming the argument, before anything is compiled."""
 
 import re
+from collections import OrderedDict
 
 import jax
 import jax.numpy as jnp
@@ -29,6 +30,9 @@ def no_compile(monkeypatch):
 
     monkeypatch.setattr(jax, "jit", refuse)
     monkeypatch.setattr(jax, "vmap", refuse)
+    # programs compiled by earlier tests for the same problem shapes are shared
+    # (Target.jit); start from an empty cache so reaching compilation is seen
+    monkeypatch.setattr(cn.target, "_SHARED", OrderedDict())
 
 
 def raises_naming(name: str):

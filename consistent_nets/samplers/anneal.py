@@ -110,8 +110,10 @@ class Anneal(Sampler):
         betas = self.betas()
         per_chain = num_samples // num_chains
         k_init, k_run = jax.random.split(rng_key)
-        u, g0, _ = jax.jit(initial_population, static_argnums=(0, 2))(target, k_init, num_chains)
-        stage = jax.jit(jax.vmap(partial(self.stage, target), in_axes=(0, 0, None)))
+        u, g0, _ = target.jit(
+            lambda t: partial(initial_population, t, num_particles=num_chains), ("initial", num_chains)
+        )(k_init)
+        stage = target.jit(lambda t: jax.vmap(partial(self.stage, t), in_axes=(0, 0, None)), ("anneal-stage", self))
         chain_keys = jax.random.split(k_run, num_chains)
         mean_g, stats, grad_evals = [np.asarray(g0, dtype=np.float64)], [], 0
         bar = progress(progress_bar, total=len(betas), desc="anneal", unit="stage")

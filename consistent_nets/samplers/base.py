@@ -59,7 +59,7 @@ class Sampler:
 
 def prior_chunks(target, rng_key, chunk: int):
     """Yield ``(index, params, in_set)`` for successive chunks of exact prior draws."""
-    draw = jax.jit(jax.vmap(target.prior_draw))
+    draw = target.jit(lambda t: jax.vmap(t.prior_draw), ("prior-draw",))
     index = 0
     while True:
         keys = jax.random.split(jax.random.fold_in(rng_key, index), chunk)

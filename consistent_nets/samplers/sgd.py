@@ -113,12 +113,12 @@ class SGD(Sampler):
             params, _, steps, done = jax.lax.while_loop(cond, body, (params, state, 0, done0))
             return params, done, steps, target.training_loss(params)
 
-        return jax.jit(jax.vmap(train_one))
+        return jax.vmap(train_one)
 
     def run(self, target, rng_key, num_samples, num_chains, progress_bar):
         batch = self.batch_size or min(chunk_size_for(target, cap=4096), max(num_samples, 64))
         max_inits = self.max_inits or max(1024, 20 * num_samples)
-        train = self._train_fn(target)
+        train = target.jit(self._train_fn, ("sgd-train", self))
         kept, stats, num_inits, num_ok, index, grad_evals = [], [], 0, 0, 0, 0
         stop_reason = "complete"
         start = time.perf_counter()

@@ -225,8 +225,12 @@ class SMC(Sampler):
         if num_particles < 2:
             raise ValueError(f"num_samples must give >= 2 particles per chain, got {num_particles}")
         k_init, k_run, k_final = jax.random.split(rng_key, 3)
-        init = jax.jit(jax.vmap(partial(self.init, target, num_particles=num_particles)))
-        step = jax.jit(jax.vmap(partial(self.step, target), in_axes=(0, 0, None)))
+        # compiled once per sampler, population size and problem shape: a new dataset of
+        # the same size (a planted teacher, a calibration run) reuses both programs
+        init = target.jit(
+            lambda t: jax.vmap(partial(self.init, t, num_particles=num_particles)), ("smc-init", self, num_particles)
+        )
+        step = target.jit(lambda t: jax.vmap(partial(self.step, t), in_axes=(0, 0, None)), ("smc-step", self))
         states = init(shard_chains(jax.random.split(k_init, num_chains), num_chains))
         bar = progress(progress_bar, desc="smc", unit="stage", total=None)
 
