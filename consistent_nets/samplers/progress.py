@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 
-from tqdm.auto import tqdm
+# widgets in Jupyter when ipywidgets is there; otherwise the text bar (tqdm.auto would
+# warn "IProgress not found" in every notebook without ipywidgets)
+if importlib.util.find_spec("ipywidgets") is not None:
+    from tqdm.auto import tqdm
+else:
+    from tqdm.std import tqdm
 
 __all__ = ["progress", "progress_enabled"]
 
