@@ -132,3 +132,19 @@ def test_ladder_tiny_every_method_with_diagnose(tmp_path):
             assert "distance" in r or "diagnose_note" in r
     fixed = next(r for r in data["records"] if r["method"] == "blackjax-fixed")
     assert fixed["settings"]["step_size"] == 0.05 and fixed["log_volume"] is not None
+
+
+def test_calibration_tiny_writes_ranks_and_figures(tmp_path):
+    run_script("calibration.py", "--tiny", "--methods", "rejection", "sgd", "--out", tmp_path,
+               "--figures", tmp_path)
+    data = load(tmp_path / "calibration-tiny.json")
+    assert data["kind"] == "calibration"
+    records = {r["method"]: r for r in data["records"]}
+    assert set(records) == {"rejection", "sgd"}
+    for r in records.values():
+        assert r["num_teachers"] == 10 and r["num_ranks"] == 10
+        assert set(r["ranks"]) == {"depth", "norm", "probe"}
+        assert all(0 <= k < r["num_ranks"] for ranks in r["ranks"].values() for k in ranks)
+        assert 0.0 <= r["p_value"] <= 1.0 and isinstance(r["passed"], bool)
+        png = (tmp_path / f"rank_histograms_{r['method']}-tiny.png").read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
