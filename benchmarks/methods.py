@@ -1,7 +1,8 @@
 """Run one method on one problem and turn what it returns into a benchmark record.
 
 Method names: the library's (``rejection``, ``sgd``, ``anneal``, ``smc``, via
-``cn.sample``) and the BlackJAX peers (``blackjax-fixed``, ``blackjax-tuned``). A library
+``cn.sample``) and the BlackJAX peers (``blackjax-fixed``, ``blackjax-tuned``: tempered SMC;
+``nested``: nested slice sampling, ``peers/blackjax_nested.py``). A library
 method that is not in ``cn.METHODS`` yet is reported as skipped, with a note.
 """
 
@@ -16,12 +17,13 @@ import numpy as np
 
 import consistent_nets as cn
 from harness import distinct_rows, flat_draws, measure
+from peers.blackjax_nested import NESTED, run_nested_peer, tiny as tiny_nested
 from peers.blackjax_smc import FIXED, TUNED, run_blackjax_smc, tiny as tiny_blackjax
 
 __all__ = ["ALL_METHODS", "LIBRARY_METHODS", "PEER_METHODS", "run_method", "diagnose_record", "method_key"]
 
 LIBRARY_METHODS = ("rejection", "sgd", "anneal", "smc")
-PEER_METHODS = ("blackjax-fixed", "blackjax-tuned")
+PEER_METHODS = ("blackjax-fixed", "blackjax-tuned", "nested")
 ALL_METHODS = LIBRARY_METHODS + PEER_METHODS
 #: fixed per-method seed offsets: the same rung seed gives every method its own stream
 _SEED_OFFSET = {name: i for i, name in enumerate(ALL_METHODS)}
@@ -137,7 +139,31 @@ def _count_draws(message: str) -> int | None:
     return None
 
 
+def _run_nested(problem, rng_key, num_samples, tiny, num_runs):
+    record = _base_record("nested", problem, num_samples)
+    with measure() as m:
+        tree, stats = run_nested_peer(problem, rng_key, tiny_nested(NESTED) if tiny else NESTED, num_runs=num_runs)
+    record.update(m.as_dict())
+    record.update(compile_s=stats["compile_s"], run_s=stats["run_s"])
+    record.update(
+        log_volume=stats["log_volume"],
+        log_volume_se=stats["log_volume_se"],
+        grad_evals=0.0,
+        grad_evals_note="no gradients; forward evaluations = slice expansions + shrinkage steps",
+        forward_evals=stats["forward_evals"],
+        settings=stats.pop("settings"),
+        extra=stats,
+    )
+    if any(r != "done" for r in stats["stop_reason_per_run"]):
+        record.update(status="incomplete", note=f"stopped by {stats['stop_reason_per_run']}")
+    if tree is None:
+        record.update(status="no-draws", note="no live point in S")
+    return record, tree
+
+
 def _run_peer(method, problem, rng_key, num_samples, tiny, num_runs):
+    if method == "nested":
+        return _run_nested(problem, rng_key, num_samples, tiny, num_runs)
     settings = FIXED if method == "blackjax-fixed" else TUNED
     if tiny:
         settings = tiny_blackjax(settings)
