@@ -5,23 +5,32 @@ are diagnosed without a reference, and with ``--reference`` also against an inde
 rejection sample. Prints per-seed distances and verdicts, then the false-alarm rate
 (rejection failing), the miss rate (SGD passing) and the median distances.
 
-    uv run python benchmarks/diagnostics_rates.py            # 20 seeds, 1000 draws each
-    uv run python benchmarks/diagnostics_rates.py --tiny     # 3 seeds, 300 draws (smoke test)
+    uv run python benchmarks/diagnostics_rates.py --reference   # 20 seeds, 1000 draws each
+    uv run python benchmarks/diagnostics_rates.py --tiny --out /tmp/bench   # 3 seeds, 300 draws (the harness test)
+
+Writes ``diagnostics-rates.json`` (per-seed verdicts, distances and failed checks; the
+rates in ``meta["summary"]``) under ``benchmarks/results/`` unless ``--out`` says otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
+import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 import consistent_nets as cn  # noqa: E402
+from harness import machine_info, output_path, write_results  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
 
 
 def main(argv=None):
@@ -30,7 +39,7 @@ def main(argv=None):
     parser.add_argument("--num-samples", type=int, default=1000)
     parser.add_argument("--reference", action="store_true", help="also diagnose against an independent rejection sample")
     parser.add_argument("--tiny", action="store_true", help="3 seeds of 300 draws")
-    parser.add_argument("--json", help="write the results to this file")
+    parser.add_argument("--out", default=None, help="a .json file or a directory (default benchmarks/results/)")
     args = parser.parse_args(argv)
     if args.tiny:
         args.seeds, args.num_samples = 3, 300
@@ -75,10 +84,15 @@ def main(argv=None):
               f"misses {s['miss_rate']:.0%} of {len(sgd)}, median distance rejection "
               f"{s['median_distance_rejection']:.3f} vs sgd {s['median_distance_sgd']:.3f} "
               f"(x{s['median_distance_sgd'] / s['median_distance_rejection']:.1f})")
-    print(f"{time.perf_counter() - start:.0f} s")
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump({"rows": rows, "summary": summary, "args": vars(args)}, fh, indent=1)
+    seconds = time.perf_counter() - start
+    print(f"{seconds:.0f} s")
+    meta = machine_info() | {
+        "tiny": args.tiny, "seeds": args.seeds, "num_samples": args.num_samples, "reference": args.reference,
+        "problem": "XOR, MLP [2, 3, 1] tanh, BoxPrior(3.0), Margin(0.0)", "seconds": seconds, "summary": summary,
+    }
+    name = f"diagnostics-rates{'-tiny' if args.tiny else ''}.json"
+    path = write_results(output_path(args.out, name, HERE / "results"), "diagnostics-rates", meta, rows)
+    print(f"[diagnostics_rates] wrote {path.name}", file=sys.stderr)
     return summary
 
 

@@ -82,8 +82,13 @@ def distinct_rate_figure(ladders, path, tiny):
     for k, method in enumerate(methods):
         values = []
         for rung in rungs:
-            recs = [rec for r in ladders if r["meta"]["rung"] == rung for rec in r["records"] if rec["method"] == method]
-            values.append(recs[-1]["distinct_per_s"] if recs and _ok(recs[-1], "distinct_per_s") else np.nan)
+            # the most recent run of this method on this rung
+            recs = sorted(
+                ((r["meta"].get("date", ""), rec) for r in ladders if r["meta"]["rung"] == rung for rec in r["records"] if rec["method"] == method),
+                key=lambda pair: pair[0],
+            )
+            last = recs[-1][1] if recs else None
+            values.append(last["distinct_per_s"] if last is not None and _ok(last, "distinct_per_s") else np.nan)
         ax.bar(np.arange(len(rungs)) + (k - (len(methods) - 1) / 2) * width, values, width, label=method, color=COLORS.get(method))
     ax.set_xticks(np.arange(len(rungs)), rungs)
     ax.set_yscale("log")

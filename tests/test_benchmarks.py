@@ -161,3 +161,19 @@ def test_nested_sampling_peer_tiny(tmp_path):
     assert r["extra"]["num_runs"] == 2 and all(s > 0 for s in r["extra"]["steps_per_run"])
     # tiny sizes check the harness, not accuracy: a generous band around the exact -5.191
     assert abs(r["log_volume"] + 5.191) < 5 * r["log_volume_se"] + 0.5
+
+
+def test_diagnostics_rates_tiny(tmp_path):
+    run_script("diagnostics_rates.py", "--tiny", "--reference", "--out", tmp_path)
+    data = load(tmp_path / "diagnostics-rates-tiny.json")
+    assert data["kind"] == "diagnostics-rates"
+    rows = data["records"]
+    # 3 seeds x {rejection, sgd} x {no reference, rejection reference}
+    assert len(rows) == 12
+    assert {(r["method"], r["mode"]) for r in rows} == {(m, k) for m in ("rejection", "sgd") for k in ("none", "reference")}
+    summary = data["meta"]["summary"]
+    for mode in ("none", "reference"):
+        s = summary[mode]
+        assert 0.0 <= s["false_alarm_rate"] <= 1.0 and 0.0 <= s["miss_rate"] <= 1.0
+        # the folk heuristic is further from uniform than exact draws, even at 300 draws
+        assert s["median_distance_sgd"] > 2 * s["median_distance_rejection"]
