@@ -35,7 +35,6 @@ from dataclasses import asdict, dataclass
 
 import blackjax
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 __all__ = ["NestedSettings", "NESTED", "run_nested", "tiny"]
@@ -130,7 +129,8 @@ def run_nested_peer(problem, rng_key, settings: NestedSettings = NESTED, num_run
     run, the live points in S (truncated to the smallest run's count), all in S.
     """
     import consistent_nets as cn
-    from consistent_nets.output import build_tree
+
+    from .blackjax_smc import runs_to_tree
 
     target = cn.make_target(problem)
     outs = [run_nested(target, key, settings) for key in jax.random.split(rng_key, num_runs)]
@@ -162,15 +162,9 @@ def run_nested_peer(problem, rng_key, settings: NestedSettings = NESTED, num_run
         "stop_reason_per_run": [o["stop_reason"] for o in outs],
         "forward_evals": float(sum(o["forward_evals"] for o in outs)),
     }
-    per_chain = min(counts)
-    if per_chain == 0:
-        return None, stats
-    constrain = jax.jit(jax.vmap(target.constrain))
-    sites = [constrain(jnp.asarray(k[:per_chain])) for k in kept]
-    posterior = {name: np.stack([np.asarray(s[name]) for s in sites]) for name in target.site_shapes}
-    tree = build_tree(
-        posterior,
-        {"in_set": np.ones((num_runs, per_chain), dtype=bool)},
+    tree = runs_to_tree(
+        target,
+        kept,
         {"method": "nested", "log_volume": log_volume, "log_volume_se": log_volume_se, "num_live": settings.num_live},
     )
     return tree, stats

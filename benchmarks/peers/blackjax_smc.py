@@ -228,7 +228,6 @@ def run_blackjax_smc(problem_or_target, rng_key, settings: BlackJAXSettings = FI
     import time
 
     import consistent_nets as cn
-    from consistent_nets.output import build_tree
 
     target = problem_or_target if isinstance(problem_or_target, cn.Target) else cn.make_target(problem_or_target)
     run = _build(target, settings)
@@ -274,15 +273,9 @@ def run_blackjax_smc(problem_or_target, rng_key, settings: BlackJAXSettings = FI
         "mean_acceptance_per_run": [float(o["mean_acceptance"]) for o in outs],
         "final_step_size_per_run": [float(o["final_step_size"]) for o in outs],
     }
-    per_chain = min(counts)
-    if per_chain == 0:
-        return None, stats
-    constrain = jax.jit(jax.vmap(target.constrain))
-    sites = [constrain(jnp.asarray(k[:per_chain])) for k in kept]
-    posterior = {name: np.stack([np.asarray(s[name]) for s in sites]) for name in target.site_shapes}
-    tree = build_tree(
-        posterior,
-        {"in_set": np.ones((num_runs, per_chain), dtype=bool)},
+    tree = runs_to_tree(
+        target,
+        kept,
         {
             "method": settings.name,
             "log_volume": log_volume,
@@ -292,6 +285,21 @@ def run_blackjax_smc(problem_or_target, rng_key, settings: BlackJAXSettings = FI
         },
     )
     return tree, stats
+
+
+def runs_to_tree(target, kept, attrs):
+    """One chain per independent run of a peer: its unconstrained draws in S (``kept``,
+    one ``(count, dim)`` array per run), truncated to the smallest run's count and mapped
+    to the model's sites, as the library's DataTree; ``None`` when a run has none."""
+    from consistent_nets.output import build_tree
+
+    per_chain = min(k.shape[0] for k in kept)
+    if per_chain == 0:
+        return None
+    constrain = jax.jit(jax.vmap(target.constrain))
+    sites = [constrain(jnp.asarray(k[:per_chain])) for k in kept]
+    posterior = {name: np.stack([np.asarray(s[name]) for s in sites]) for name in target.site_shapes}
+    return build_tree(posterior, {"in_set": np.ones((len(kept), per_chain), dtype=bool)}, attrs)
 
 
 def tiny(settings: BlackJAXSettings) -> BlackJAXSettings:
