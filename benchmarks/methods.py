@@ -222,6 +222,11 @@ def run_method(
         record["distinct_per_s"] = distinct / record["run_s"] if record["run_s"] > 0 else None
         grads = record.get("grad_evals")
         record["grad_evals_per_distinct"] = grads / distinct if grads is not None and distinct else None
+        executed = tree.attrs.get("num_grad_evals_executed")
+        if executed is not None and distinct:
+            # vectorised NUTS computes every tree of a batch as long as its longest one
+            record["grad_evals_executed"] = float(executed)
+            record["grad_evals_executed_per_distinct"] = float(executed) / distinct
     if reference_log_volume is not None and record.get("log_volume") is not None:
         lv = record["log_volume"]
         record["reference_log_volume"] = reference_log_volume

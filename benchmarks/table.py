@@ -99,6 +99,12 @@ def ladder_table(result) -> str:
             notes.append(f"`{r['method']}`: {r['note'][:300]}")
         if r.get("time_to_target_note") and r["method"] == "rejection":
             notes.append(f"`rejection` time to target: {r['time_to_target_note']}")
+        if r.get("grad_evals_executed_per_distinct") is not None and r.get("grad_evals"):
+            notes.append(
+                f"`{r['method']}` gradient evaluations computed (a vectorised NUTS batch runs until its "
+                f"longest tree is built): {fmt(r['grad_evals_executed_per_distinct'])} per distinct draw, "
+                f"{r['grad_evals_executed'] / r['grad_evals']:.2f}× those its trajectories used"
+            )
         failed = [k for k, v in (r.get("diagnose_checks") or {}).items() if v is False]
         if failed:
             notes.append(f"`{r['method']}` failed diagnostic checks: {', '.join(failed)}")

@@ -8,7 +8,7 @@ import pytest
 
 import consistent_nets as cn
 from consistent_nets.diagnostics.two_sample import energy_test
-from consistent_nets.samplers.kernels import next_beta, relative_ess
+from consistent_nets.samplers.kernels import next_beta, nuts_moves, relative_ess
 
 XOR_LOG_VOLUME = -5.191  # exact reference (issue: -5.191 ± 0.003)
 
@@ -84,6 +84,35 @@ def test_smc_stage_records(xor_smc):
         rtol=1e-6,
     )
     assert xor_smc.attrs["num_grad_evals"] > 0
+    # a vectorised NUTS move computes at least the steps its trajectories use
+    assert xor_smc.attrs["num_grad_evals_executed"] >= xor_smc.attrs["num_grad_evals"]
+    np.testing.assert_array_equal(
+        stages["num_grad_evals_executed"].values >= stages["num_grad_evals"].values, True
+    )
+
+
+@pytest.mark.parametrize("batch_size", [1, 4, None])
+def test_nuts_moves_count_executed_leapfrog_steps(batch_size):
+    """Executed = used when each particle moves alone; otherwise every particle of a batch
+    runs as long as the batch's longest trajectory (a multiple of the batch size per move)."""
+    u = jax.random.normal(jax.random.key(0), (10, 3)) * np.array([0.1, 1.0, 10.0])
+    logdensity = lambda x: -0.5 * jax.numpy.sum(x**2)  # noqa: E731
+    _, _, info = jax.jit(
+        lambda u: nuts_moves(
+            jax.random.key(1), u, logdensity, lambda x: True, 0.5, jax.numpy.ones(3),
+            min_moves=3, max_moves=3, jump_target=0.0, max_num_doublings=5, target_accept=0.8,
+            batch_size=batch_size,
+        )
+    )(u)
+    used, executed = int(info.num_grad_evals), int(info.num_grad_evals_executed)
+    assert int(info.num_moves) == 3 and used > 0
+    if batch_size == 1:
+        assert executed == used
+    else:
+        # an identity mass on scales 0.1..10 gives trees of different depths
+        assert used < executed <= 10 * 3 * (2**5 - 1)
+        if batch_size is None:
+            assert executed % 10 == 0
 
 
 def _xor_model(with_hidden_bias: bool):

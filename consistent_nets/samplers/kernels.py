@@ -76,6 +76,7 @@ def population_scale(u: jax.Array, floor: float = 1e-6) -> jax.Array:
 class MoveInfo(NamedTuple):
     acceptance: jax.Array  # mean NUTS acceptance statistic over particles and moves
     num_grad_evals: jax.Array  # leapfrog steps summed over particles and moves
+    num_grad_evals_executed: jax.Array  # the same, as vectorised: a batch runs as long as its longest tree
     num_divergent: jax.Array
     num_moves: jax.Array
     jump: jax.Array  # mean squared whitened jump per coordinate, start to end
@@ -113,6 +114,10 @@ def nuts_moves(
     ``batch_size`` moves particles in chunks of that size (``jax.lax.map``), bounding
     memory for large populations; ``None`` moves them all at once.
 
+    ``MoveInfo.num_grad_evals`` counts the leapfrog steps the particles' trajectories
+    used; ``num_grad_evals_executed`` counts those computed, since a vectorised NUTS
+    step runs every particle of a batch until the longest trajectory in it is built.
+
     Returns
     -------
     u, step_size, MoveInfo
@@ -121,14 +126,26 @@ def nuts_moves(
     states = init(u, logdensity_fn)
     scale = jnp.sqrt(inverse_mass_matrix)
 
+    num_particles = u.shape[0]
+    batch = min(batch_size or num_particles, num_particles)
+    restrict_to_set = jnp.asarray(restrict_to_set, dtype=bool)
+
+    def executed(steps):
+        # lax.map runs full batches of `batch`, then the remainder as one vectorised call
+        full = (num_particles // batch) * batch
+        out = jnp.sum(jnp.max(steps[:full].reshape(-1, batch), axis=1)) * batch
+        if full < num_particles:
+            out = out + jnp.max(steps[full:]) * (num_particles - full)
+        return out
+
     def one_move(carry):
-        key, states, h, acc_sum, grads, div, moves, refused = carry
+        key, states, h, acc_sum, grads, grads_exec, div, moves, refused = carry
         key, sub = jax.random.split(key)
-        keys = jax.random.split(sub, u.shape[0])
+        keys = jax.random.split(sub, num_particles)
         new, info = jax.lax.map(
             lambda ks: _nuts_kernel(ks[0], ks[1], logdensity_fn, h, inverse_mass_matrix, max_num_doublings),
             (keys, states),
-            batch_size=batch_size or u.shape[0],
+            batch_size=batch,
         )
         keep = jax.vmap(in_set_fn)(new.position) | ~restrict_to_set
         new = jax.tree.map(
@@ -143,6 +160,7 @@ def nuts_moves(
             h,
             acc_sum + acc,
             grads + jnp.sum(info.num_integration_steps),
+            grads_exec + executed(info.num_integration_steps),
             div + jnp.sum(info.is_divergent),
             moves + 1,
             refused,
@@ -152,15 +170,15 @@ def nuts_moves(
         return jnp.mean(jnp.square((states.position - u) / scale))
 
     def keep_going(carry):
-        states, moves = carry[1], carry[6]
+        states, moves = carry[1], carry[7]
         return (moves < min_moves) | ((moves < max_moves) & (jump(states) < jump_target))
 
     zero_i = jnp.zeros((), jnp.int32)
-    carry = (rng_key, states, step_size, jnp.zeros(()), zero_i, zero_i, zero_i, zero_i)
-    _, states, step_size, acc_sum, grads, div, moves, refused = jax.lax.while_loop(
+    carry = (rng_key, states, step_size, jnp.zeros(()), zero_i, zero_i, zero_i, zero_i, zero_i)
+    _, states, step_size, acc_sum, grads, grads_exec, div, moves, refused = jax.lax.while_loop(
         keep_going, one_move, carry
     )
-    info = MoveInfo(acc_sum / jnp.maximum(moves, 1), grads, div, moves, jump(states), refused)
+    info = MoveInfo(acc_sum / jnp.maximum(moves, 1), grads, grads_exec, div, moves, jump(states), refused)
     return states.position, step_size, info
 
 

@@ -63,7 +63,8 @@ class StageInfo(NamedTuple):
     fraction_in_set: jax.Array
     num_distinct: jax.Array
     num_moves: jax.Array
-    num_grad_evals: jax.Array
+    num_grad_evals: jax.Array  # leapfrog steps the trajectories used
+    num_grad_evals_executed: jax.Array  # leapfrog steps computed (a batch waits for its longest tree)
     jump: jax.Array  # mean squared whitened jump per coordinate over the stage's moves
     num_ancestors: jax.Array  # distinct particles the moves started from (after resampling)
     log_z: jax.Array
@@ -212,6 +213,7 @@ class SMC(Sampler):
             num_distinct=count_distinct(u),
             num_moves=move.num_moves,
             num_grad_evals=jnp.where(active, move.num_grad_evals, 0),
+            num_grad_evals_executed=jnp.where(active, move.num_grad_evals_executed, 0),
             jump=move.jump,
             num_ancestors=num_ancestors,
             log_z=new.log_z,
@@ -302,14 +304,19 @@ class SMC(Sampler):
                 "final_jump": ("chain", np.asarray(final_info.jump)),
             }
         )
-        grad_evals = int(stages["num_grad_evals"].sum()) if stages else 0
-        grad_evals += int(np.sum(np.asarray(final_info.num_grad_evals, dtype=np.int64)))
+        def total(name):
+            n = int(np.sum(np.asarray(stages[name], dtype=np.int64))) if stages else 0
+            return n + int(np.sum(np.asarray(getattr(final_info, name), dtype=np.int64)))
+
+        grad_evals, grad_evals_executed = total("num_grad_evals"), total("num_grad_evals_executed")
         attrs = {
             "method": self.name,
             "log_volume": log_volume,
             "log_volume_se": log_volume_se,
             "num_stages": len(infos),
             "num_grad_evals": grad_evals,
+            # vectorised NUTS builds every tree of a batch as long as its longest one
+            "num_grad_evals_executed": grad_evals_executed,
             "num_distinct": distinct_rows(u),
             # the in-S particles the final moves started from: a floor on real diversity
             "num_distinct_ancestors": int(np.sum(np.asarray(final_info.num_ancestors))),
