@@ -177,3 +177,15 @@ def test_diagnostics_rates_tiny(tmp_path):
         assert 0.0 <= s["false_alarm_rate"] <= 1.0 and 0.0 <= s["miss_rate"] <= 1.0
         # the folk heuristic is further from uniform than exact draws, even at 300 draws
         assert s["median_distance_sgd"] > 2 * s["median_distance_rejection"]
+
+
+def test_nuts_overhead_tiny(tmp_path):
+    run_script("nuts_overhead.py", "--tiny", "--out", tmp_path)
+    data = load(tmp_path / "nuts-overhead-tiny.json")
+    assert data["kind"] == "nuts-overhead"
+    nuts, hmc = data["records"]
+    assert nuts["kernel"].startswith("nuts") and hmc["kernel"].startswith("hmc")
+    # plain HMC runs its fixed length; NUTS computes as many steps as its longest tree
+    assert hmc["mean_steps_used"] == hmc["steps_computed"] == 63
+    assert 1 <= nuts["mean_steps_used"] <= nuts["steps_computed"] <= 63
+    assert all(r["seconds_per_move"] > 0 for r in data["records"])
