@@ -1,7 +1,7 @@
 """Run one method on one problem and turn what it returns into a benchmark record.
 
 Method names: the library's (``rejection``, ``sgd``, ``anneal``, ``smc``, via
-``cn.sample``) and the BlackJAX peers (``blackjax-fixed``, ``blackjax-tuned``: tempered SMC;
+``cn.sample``; ``smc-hmc`` is ``cn.SMC(kernel="hmc")``) and the BlackJAX peers (``blackjax-fixed``, ``blackjax-tuned``: tempered SMC;
 ``nested``: nested slice sampling, ``peers/blackjax_nested.py``). A library
 method that is not in ``cn.METHODS`` yet is reported as skipped, with a note.
 """
@@ -22,11 +22,13 @@ from peers.blackjax_smc import FIXED, TUNED, run_blackjax_smc, tiny as tiny_blac
 
 __all__ = ["ALL_METHODS", "LIBRARY_METHODS", "PEER_METHODS", "run_method", "diagnose_record", "method_key"]
 
-LIBRARY_METHODS = ("rejection", "sgd", "anneal", "smc")
+#: ``smc-hmc`` is ``cn.SMC(kernel="hmc")``: the default SMC with plain-HMC moves
+LIBRARY_METHODS = ("rejection", "sgd", "anneal", "smc", "smc-hmc")
 PEER_METHODS = ("blackjax-fixed", "blackjax-tuned", "nested")
-ALL_METHODS = LIBRARY_METHODS + PEER_METHODS
-#: fixed per-method seed offsets: the same rung seed gives every method its own stream
-_SEED_OFFSET = {name: i for i, name in enumerate(ALL_METHODS)}
+ALL_METHODS = ("rejection", "sgd", "anneal", "smc") + PEER_METHODS + ("smc-hmc",)
+#: fixed per-method seed offsets: the same rung seed gives every method its own stream,
+#: except that both SMC move kernels start from the same stream (a paired comparison)
+_SEED_OFFSET = {name: i for i, name in enumerate(ALL_METHODS)} | {"smc-hmc": 3}
 
 
 def method_key(seed: int, method: str) -> jax.Array:
@@ -49,6 +51,8 @@ def _library_sampler(method, rejection_seconds, tiny):
         return cn.Rejection(max_draws=2**40, max_seconds=rejection_seconds)
     if method == "sgd" and tiny:
         return cn.SGD(max_steps=500)
+    if method == "smc-hmc":
+        return cn.SMC(kernel="hmc")
     return method
 
 
@@ -75,7 +79,7 @@ def _library_grad_evals(method, tree):
 
 def _run_library(method, problem, rng_key, num_samples, num_chains, rejection_seconds, tiny):
     record = _base_record(method, problem, num_samples)
-    if method not in cn.METHODS:
+    if method.split("-")[0] not in cn.METHODS:
         record.update(status="skipped", note=f"method {method!r} is not in cn.METHODS {list(cn.METHODS)} yet")
         return record, None
     sampler = _library_sampler(method, rejection_seconds, tiny)

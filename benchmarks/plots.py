@@ -36,7 +36,7 @@ from harness import read_results  # noqa: E402
 from table import METHOD_ORDER, RUNG_ORDER  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-COLORS = dict(zip(METHOD_ORDER, ["#7f7f7f", "#d62728", "#9467bd", "#1f77b4", "#2ca02c", "#ff7f0e", "#8c564b"]))
+COLORS = dict(zip(METHOD_ORDER, ["#7f7f7f", "#d62728", "#9467bd", "#1f77b4", "#17becf", "#2ca02c", "#ff7f0e", "#8c564b"]))
 
 
 def _ok(r, key):

@@ -47,6 +47,21 @@ def test_smc_log_volume_matches_exact(xor_smc):
     assert abs(log_volume - XOR_LOG_VOLUME) <= 4 * se + 0.02
 
 
+def test_smc_with_hmc_moves_is_exact_on_xor(xor_problem, xor_rejection):
+    """kernel="hmc" (plain HMC of 63 steps) targets the same distributions: same checks as
+    the default's log volume, every draw in S, and cn.diagnose against exact draws."""
+    tree = cn.sample(xor_problem, method=cn.SMC(kernel="hmc"), num_samples=1000,
+                     rng_key=jax.random.key(3), progress_bar=False)
+    log_volume, se = tree.attrs["log_volume"], tree.attrs["log_volume_se"]
+    assert 0 < se < 0.25
+    assert abs(log_volume - XOR_LOG_VOLUME) <= 4 * se + 0.02
+    assert bool(tree.sample_stats["in_set"].all())
+    # fixed-length moves: what the trajectories use is what is computed
+    assert tree.attrs["num_grad_evals_executed"] == tree.attrs["num_grad_evals"]
+    report = cn.diagnose(tree, xor_problem, reference=xor_rejection, rng_key=jax.random.key(0))
+    assert report.checks["reference"].passed, str(report)
+
+
 def test_smc_draws_are_distinct(xor_smc):
     assert xor_smc.attrs["num_distinct"] >= 1500
 

@@ -25,6 +25,8 @@ __all__ = [
 ]
 
 _nuts_kernel = blackjax.nuts.build_kernel()
+_hmc_kernel = blackjax.hmc.build_kernel()
+MOVE_KERNELS = ("nuts", "hmc")
 
 
 def relative_ess(log_weights: jax.Array) -> jax.Array:
@@ -98,8 +100,12 @@ def nuts_moves(
     target_accept: float,
     restrict_to_set=False,
     batch_size: int | None = None,
+    kernel: str = "nuts",
 ):
     """NUTS moves of every particle until they decorrelate, adapting the step size.
+
+    ``kernel="hmc"`` moves with plain HMC of ``2**max_num_doublings - 1`` leapfrog steps
+    instead: the length NUTS reaches when its trees saturate, without the tree's cost.
 
     Moves continue (at least ``min_moves``, at most ``max_moves``) until the mean
     squared jump from the starting positions, in units of the population's standard
@@ -126,6 +132,8 @@ def nuts_moves(
     states = init(u, logdensity_fn)
     scale = jnp.sqrt(inverse_mass_matrix)
 
+    if kernel not in MOVE_KERNELS:
+        raise ValueError(f"kernel must be one of {MOVE_KERNELS}, got {kernel!r}")
     num_particles = u.shape[0]
     batch = min(batch_size or num_particles, num_particles)
     restrict_to_set = jnp.asarray(restrict_to_set, dtype=bool)
@@ -142,11 +150,12 @@ def nuts_moves(
         key, states, h, acc_sum, grads, grads_exec, div, moves, refused = carry
         key, sub = jax.random.split(key)
         keys = jax.random.split(sub, num_particles)
-        new, info = jax.lax.map(
-            lambda ks: _nuts_kernel(ks[0], ks[1], logdensity_fn, h, inverse_mass_matrix, max_num_doublings),
-            (keys, states),
-            batch_size=batch,
-        )
+        if kernel == "hmc":
+            length = 2**max_num_doublings - 1
+            move = lambda ks: _hmc_kernel(ks[0], ks[1], logdensity_fn, h, inverse_mass_matrix, length)  # noqa: E731
+        else:
+            move = lambda ks: _nuts_kernel(ks[0], ks[1], logdensity_fn, h, inverse_mass_matrix, max_num_doublings)  # noqa: E731
+        new, info = jax.lax.map(move, (keys, states), batch_size=batch)
         keep = jax.vmap(in_set_fn)(new.position) | ~restrict_to_set
         new = jax.tree.map(
             lambda a, b: jnp.where(keep.reshape((-1,) + (1,) * (a.ndim - 1)), a, b), new, states
