@@ -112,7 +112,9 @@ class SMC(Sampler):
         per particle and move near 63 in ``tree["smc_stages"]``: ``num_grad_evals /
         (num_moves * num_particles)``): it does the same work without the tree's
         bookkeeping, about 1.6× faster per step on the benchmarks' teacher. Where trees
-        stop early (small problems such as XOR), NUTS is cheaper.
+        stop early (small problems such as XOR), NUTS is cheaper. Opt-in: on that
+        teacher its log-volume estimates sat 0.3-0.6 nats below the NUTS runs' (see
+        BENCHMARKS.md), so check it against a NUTS run before relying on it.
     target_accept : float
         Step-size adaptation target (default 0.8).
     max_stages : int
