@@ -110,10 +110,37 @@ def ladder_table(result) -> str:
             notes.append(f"`{r['method']}` failed diagnostic checks: {', '.join(failed)}")
         if r.get("diagnose_note"):
             notes.append(r["diagnose_note"])
-    notes = list(dict.fromkeys(notes))
+    notes = list(dict.fromkeys(notes)) + _ratio_notes(records)
     if notes:
         lines += [""] + [f"- {n}" for n in notes]
     return "\n".join(lines) + "\n"
+
+
+def _ratio_notes(records) -> list[str]:
+    """Ratios within one process run: distinct/s against the tuned BlackJAX peer and
+    rejection, gradients per distinct draw against the peer, time to the target against
+    rejection's (measured or extrapolated)."""
+    by = {r["method"]: r for r in records if r.get("status") in ("ok", "incomplete")}
+    notes = []
+    for base in ("blackjax-tuned", "rejection"):
+        b = by.get(base)
+        if b is None:
+            continue
+        for method, r in by.items():
+            if method == base or method == "rejection" and base == "blackjax-tuned":
+                continue
+            parts = []
+            if r.get("distinct_per_s") and b.get("distinct_per_s"):
+                parts.append(f"distinct/s {r['distinct_per_s'] / b['distinct_per_s']:.2f}×")
+            if base == "blackjax-tuned" and r.get("grad_evals_per_distinct") and b.get("grad_evals_per_distinct"):
+                parts.append(f"grads/distinct {r['grad_evals_per_distinct'] / b['grad_evals_per_distinct']:.2f}×")
+            if base == "rejection" and b.get("time_to_target_s") and r.get("run_s") and r.get("draws_in_set"):
+                target = r.get("num_samples_requested") or r["draws_in_set"]
+                if r["draws_in_set"] >= target:
+                    parts.append(f"speed-up to {target} draws in S {b['time_to_target_s'] / r['run_s']:.3g}×")
+            if parts:
+                notes.append(f"`{method}` vs `{base}` (same process): " + ", ".join(parts))
+    return notes
 
 
 def scaling_tables(result) -> str:
