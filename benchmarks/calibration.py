@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import consistent_nets as cn  # noqa: E402
 from consistent_nets.plots import rank_histograms  # noqa: E402
-from harness import machine_info, output_path, write_results  # noqa: E402
+from harness import machine_info, save_results  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 METHODS = ["rejection", "smc", "anneal", "sgd"]
@@ -95,9 +95,7 @@ def main(argv=None) -> int:
         "tiny": args.tiny, "seed": args.seed, "net": repr(NET), "prior": "BoxPrior(3.0)",
         "constraint": "Margin(0.0)", "n": args.n, "num_samples": args.num_samples, "num_chains": args.num_chains,
     }
-    name = f"calibration{'-tiny' if args.tiny else ''}.json"
-    path = write_results(output_path(args.out, name, HERE / "results"), "calibration", meta, records)
-    print(f"[calibration] wrote {path.name}", file=sys.stderr)
+    save_results(args.out, "calibration", "calibration", meta, records)
     return 0
 
 

@@ -28,9 +28,8 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import consistent_nets as cn  # noqa: E402
-from harness import machine_info, output_path, write_results  # noqa: E402
+from harness import machine_info, save_results  # noqa: E402
 
-HERE = Path(__file__).resolve().parent
 
 
 def main(argv=None):
@@ -90,9 +89,7 @@ def main(argv=None):
         "tiny": args.tiny, "seeds": args.seeds, "num_samples": args.num_samples, "reference": args.reference,
         "problem": "XOR, MLP [2, 3, 1] tanh, BoxPrior(3.0), Margin(0.0)", "seconds": seconds, "summary": summary,
     }
-    name = f"diagnostics-rates{'-tiny' if args.tiny else ''}.json"
-    path = write_results(output_path(args.out, name, HERE / "results"), "diagnostics-rates", meta, rows)
-    print(f"[diagnostics_rates] wrote {path.name}", file=sys.stderr)
+    save_results(args.out, "diagnostics-rates", "diagnostics-rates", meta, rows)
     return summary
 
 

@@ -230,6 +230,15 @@ def output_path(out: str | None, default_name: str, default_dir: Path) -> Path:
     return path / default_name
 
 
+def save_results(out: str | None, stem: str, kind: str, meta: dict, records: list[dict]) -> Path:
+    """A script's results: ``<stem>[-tiny].json`` in ``--out`` (a file or a directory) or
+    ``benchmarks/results/``; says where on stderr."""
+    name = f"{stem}{'-tiny' if meta.get('tiny') else ''}.json"
+    path = write_results(output_path(out, name, Path(__file__).resolve().parent / "results"), kind, meta, records)
+    print(f"[{Path(sys.argv[0]).stem}] wrote {path.name}", file=sys.stderr)
+    return path
+
+
 def write_results(path: Path, kind: str, meta: dict, records: list[dict]) -> Path:
     """One JSON file per invocation: ``{"kind", "meta", "records"}``."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -25,11 +25,10 @@ from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import machine_info, output_path, write_results  # noqa: E402
+from harness import machine_info, save_results  # noqa: E402
 from methods import ALL_METHODS, diagnose_record, method_key, run_method  # noqa: E402
 from rungs import RUNGS, get_rung  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results"
 TINY_SAMPLES = 8
 
 
@@ -101,9 +100,7 @@ def main(argv=None) -> int:
                 continue
             reference = ref if ref_ok and record["method"] != "rejection" else None
             record.update(diagnose_record(tree, problem, reference=reference, seed=args.seed + 1))
-    name = f"ladder-{rung.name}{'-tiny' if args.tiny else ''}.json"
-    path = write_results(output_path(args.out, name, RESULTS), "ladder", meta, records)
-    print(f"[ladder] wrote {path.name}", file=sys.stderr)
+    save_results(args.out, f"ladder-{rung.name}", "ladder", meta, records)
     return 0
 
 

@@ -34,10 +34,9 @@ import jax.numpy as jnp  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import consistent_nets as cn  # noqa: E402
-from harness import machine_info, output_path, write_results  # noqa: E402
+from harness import machine_info, save_results  # noqa: E402
 from rungs import RUNGS  # noqa: E402
 
-HERE = Path(__file__).resolve().parent
 
 
 def time_move(kernel, u, key, repeats):
@@ -100,9 +99,7 @@ def main(argv=None) -> int:
         "tiny": args.tiny, "rung": args.rung, "num_params": target.dim, "beta": args.beta,
         "max_tree_depth": args.max_tree_depth, "repeats": args.repeats,
     }
-    name = f"nuts-overhead{'-tiny' if args.tiny else ''}.json"
-    path = write_results(output_path(args.out, name, HERE / "results"), "nuts-overhead", meta, records)
-    print(f"[nuts_overhead] wrote {path.name}", file=sys.stderr)
+    save_results(args.out, "nuts-overhead", "nuts-overhead", meta, records)
     return 0
 
 

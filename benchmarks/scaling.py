@@ -37,10 +37,9 @@ from pathlib import Path  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import consistent_nets as cn  # noqa: E402
-from harness import clean, machine_info, output_path, write_results  # noqa: E402
+from harness import clean, machine_info, save_results  # noqa: E402
 from methods import ALL_METHODS, method_key, run_method  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_METHODS = ["smc", "anneal", "blackjax-tuned", "sgd"]
 NS = [32, 64, 128, 256]
 WIDTHS = [8, 16, 32, 64]
@@ -192,9 +191,7 @@ def main(argv=None) -> int:
         "methods": args.methods,
         "axes": axes,
     }
-    name = f"scaling{'-' + args.axis if args.axis != 'all' else ''}{'-tiny' if args.tiny else ''}.json"
-    path = write_results(output_path(args.out, name, RESULTS), "scaling", meta, records)
-    print(f"[scaling] wrote {path.name}", file=sys.stderr)
+    save_results(args.out, f"scaling{'-' + args.axis if args.axis != 'all' else ''}", "scaling", meta, records)
     return 0
 
 
