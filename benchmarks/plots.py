@@ -83,11 +83,9 @@ def distinct_rate_figure(ladders, path, tiny):
         values = []
         for rung in rungs:
             # the most recent run of this method on this rung
-            recs = sorted(
-                ((r["meta"].get("date", ""), rec) for r in ladders if r["meta"]["rung"] == rung for rec in r["records"] if rec["method"] == method),
-                key=lambda pair: pair[0],
-            )
-            last = recs[-1][1] if recs else None
+            runs = [(r["meta"].get("date", ""), rec) for r in ladders if r["meta"]["rung"] == rung
+                    for rec in r["records"] if rec["method"] == method]
+            last = max(runs, key=lambda run: run[0])[1] if runs else None
             values.append(last["distinct_per_s"] if last is not None and _ok(last, "distinct_per_s") else np.nan)
         ax.bar(np.arange(len(rungs)) + (k - (len(methods) - 1) / 2) * width, values, width, label=method, color=COLORS.get(method))
     ax.set_xticks(np.arange(len(rungs)), rungs)

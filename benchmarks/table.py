@@ -127,7 +127,7 @@ def _ratio_notes(records) -> list[str]:
         if b is None:
             continue
         for method, r in by.items():
-            if method == base or method == "rejection" and base == "blackjax-tuned":
+            if method == base or (method == "rejection" and base == "blackjax-tuned"):
                 continue
             parts = []
             if r.get("distinct_per_s") and b.get("distinct_per_s"):
