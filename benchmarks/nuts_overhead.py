@@ -7,7 +7,7 @@ Usage
 
 On the teacher rung every NUTS trajectory of the library's SMC reaches the tree-depth cap
 (2^6 - 1 = 63 leapfrog steps; see BENCHMARKS.md). This script times one move of a
-population on the rung's tempered potential (``cn.make_target``) with BlackJAX's NUTS
+population on the rung's tempered potential (``consistent_nets.extend.make_target``) with BlackJAX's NUTS
 (depth cap 6) and with BlackJAX's HMC of 63 steps, both vmapped over the particles, and
 reports seconds per move and per leapfrog step computed. A vmapped NUTS move runs every
 particle until the batch's longest tree is built, so its computed steps are
@@ -33,7 +33,8 @@ import jax.numpy as jnp  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import consistent_nets as cn  # noqa: E402
+import consistent_nets as cn
+from consistent_nets.extend import make_target  # noqa: E402
 from harness import machine_info, save_results  # noqa: E402
 from rungs import RUNGS  # noqa: E402
 
@@ -73,7 +74,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.tiny:
         args.rung, args.num_particles, args.step_sizes, args.repeats = "xor", 8, [0.05], 1
-    target = cn.make_target(RUNGS[args.rung].build())
+    target = make_target(RUNGS[args.rung].build())
     u = 0.5 * jax.random.normal(jax.random.key(0), (args.num_particles, target.dim))
     logdensity = lambda x: target.tempered_logdensity(x, args.beta)  # noqa: E731
     mass = jnp.ones(target.dim)

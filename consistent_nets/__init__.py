@@ -6,55 +6,54 @@ Examples
 >>> X, y = cn.datasets.xor()
 >>> net = cn.MLP([2, 3, 1], activation="tanh")
 >>> problem = cn.Problem(net, X, y, prior=cn.BoxPrior(3.0), constraint=cn.Margin(0.0))
+
+The names below are the public API; the modules behind them (``consistent_nets._*``) are
+private. Public submodules: :mod:`.datasets`, :mod:`.diagnostics`, :mod:`.symmetry`,
+:mod:`.plots` and :mod:`.extend` (targets and custom samplers).
 """
 
-from . import datasets
+from . import datasets, symmetry
+from ._api import METHODS, predict, sample
+from ._constraints import Constraint, Margin, Tube
 from ._errors import InfeasibleError
-from .api import METHODS, predict, sample
-from .constraints import Constraint, Margin, Tube
-from .nets import MLP
-from .plugin import consistent, temper
-from .priors import BoxPrior, NormalPrior, Prior
-from .problem import Problem
-from .samplers import SGD, SMC, Anneal, Rejection, Sampler, geometric_schedule, linear_schedule
-from .target import Target, make_target
-from . import symmetry
+from ._nets import MLP
+from ._plugin import consistent, temper
+from ._priors import BoxPrior, NormalPrior, Prior
+from ._problem import Problem
 from .diagnostics import Calibration, CheckResult, Report, calibrate, diagnose
+from .samplers import SGD, SMC, Anneal, Rejection, geometric_schedule, linear_schedule
 from .symmetry import canonicalize, symmetrize
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "METHODS",
+    "MLP",
+    "SGD",
+    "SMC",
+    "Anneal",
+    "BoxPrior",
     "Calibration",
     "CheckResult",
-    "Report",
-    "calibrate",
-    "canonicalize",
-    "diagnose",
-    "symmetrize",
-    "symmetry",
-    "BoxPrior",
     "Constraint",
     "InfeasibleError",
-    "MLP",
-    "METHODS",
     "Margin",
     "NormalPrior",
     "Prior",
     "Problem",
     "Rejection",
-    "SGD",
-    "SMC",
-    "Anneal",
-    "geometric_schedule",
-    "linear_schedule",
-    "Sampler",
-    "Target",
+    "Report",
     "Tube",
+    "calibrate",
+    "canonicalize",
     "consistent",
     "datasets",
-    "make_target",
+    "diagnose",
+    "geometric_schedule",
+    "linear_schedule",
     "predict",
     "sample",
+    "symmetrize",
+    "symmetry",
     "temper",
 ]

@@ -5,10 +5,15 @@ from __future__ import annotations
 import jax
 import numpy as np
 
-from .nets import MLP
-from .priors import Prior
+from ._nets import MLP
+from ._priors import BoxPrior, Prior
 
-__all__ = ["xor", "moons", "random_labels", "teacher", "digits"]
+__all__ = ["xor", "moons", "random_labels", "teacher", "teacher_labels", "digits", "load", "NAMES", "DEFAULT_N"]
+
+#: the shipped datasets by name, as the command line and the benchmarks call them
+NAMES = ("xor", "moons", "random-labels", "teacher", "digits")
+#: their default number of points (XOR has four, always)
+DEFAULT_N = {"moons": 100, "random-labels": 40, "teacher": 100, "digits": 128}
 
 
 def xor() -> tuple[np.ndarray, np.ndarray]:
@@ -39,6 +44,23 @@ def random_labels(n: int = 40, d: int = 2, seed: int = 0) -> tuple[np.ndarray, n
     return X, y
 
 
+def teacher_labels(net: MLP, w_star: dict, X, constraint=None, rng_key=None) -> np.ndarray:
+    """Targets that the teacher ``w*`` fits: labels or regression targets of ``net_{w*}(X)``.
+
+    ``sign f`` (one output) or ``argmax f`` (several) for classification (``constraint``
+    ``None`` or a ``Margin``); for a ``Tube(eps)``, ``f + u`` with ``u ~ Uniform(-eps, eps)``
+    drawn with ``rng_key``, shape ``(n,)`` for one output.
+    """
+    f = np.asarray(net.apply(w_star, X))
+    eps = getattr(constraint, "eps", None)
+    if eps is not None:
+        noise = np.asarray(jax.random.uniform(rng_key, f.shape, minval=-eps, maxval=eps))
+        return (f + noise)[:, 0] if net.d_out == 1 else f + noise
+    if net.d_out == 1:
+        return np.where(f[:, 0] >= 0, 1, -1).astype(np.int32)
+    return np.argmax(f, axis=1).astype(np.int32)
+
+
 def teacher(net: MLP, n: int = 100, prior: Prior | None = None, seed: int = 0):
     """A planted teacher: ``w* ~ prior``, X standard normal, y = labels of ``net_{w*}(X)``.
 
@@ -50,8 +72,6 @@ def teacher(net: MLP, n: int = 100, prior: Prior | None = None, seed: int = 0):
     y : (n,) labels: ±1 when ``d_out == 1``, else argmax class indices
     w_star : dict of the teacher's weights
     """
-    from .priors import BoxPrior
-
     if not isinstance(net, MLP):
         raise ValueError(f"net must be a cn.MLP, got {type(net).__name__}")
     if n < 1:
@@ -62,12 +82,7 @@ def teacher(net: MLP, n: int = 100, prior: Prior | None = None, seed: int = 0):
     draws = prior.sample(k_w, net.param_shapes, 1)
     w_star = {k: np.asarray(v[0]) for k, v in draws.items()}
     X = np.asarray(jax.random.normal(k_x, (n, net.d_in)), dtype=np.float32)
-    f = np.asarray(net.apply(w_star, X))
-    if net.d_out == 1:
-        y = np.where(f[:, 0] >= 0, 1, -1).astype(np.int32)
-    else:
-        y = np.argmax(f, axis=1).astype(np.int32)
-    return X, y, w_star
+    return X, teacher_labels(net, w_star, X), w_star
 
 
 def digits(classes: tuple[int, ...] = (0, 7), n: int = 128, seed: int = 0):
@@ -91,3 +106,29 @@ def digits(classes: tuple[int, ...] = (0, 7), n: int = 128, seed: int = 0):
     index = np.array([classes.index(c) for c in t], dtype=np.int32)
     y = (2 * index - 1).astype(np.int32) if len(classes) == 2 else index
     return X, y
+
+
+def load(name: str, n: int | None = None, seed: int = 0, net: MLP | None = None, prior: Prior | None = None):
+    """A shipped dataset by name (one of :data:`NAMES`): ``(X, y)``.
+
+    ``n`` defaults to :data:`DEFAULT_N`; XOR has four points and refuses another ``n``.
+    ``random-labels`` takes its input width from ``net`` (default 2); ``teacher`` needs
+    ``net`` and ``prior`` (default ``BoxPrior(3)``); ``digits`` are the classes 3 and 5.
+    """
+    if name not in NAMES:
+        raise ValueError(f"dataset must be one of {', '.join(NAMES)}, got {name!r}")
+    if name == "xor":
+        if n is not None and n != 4:
+            raise ValueError(f"n does not apply to xor (always 4 points), got {n}")
+        return xor()
+    n = DEFAULT_N[name] if n is None else n
+    if name == "moons":
+        return moons(n, 0.1, seed)
+    if name == "random-labels":
+        return random_labels(n, 2 if net is None else net.d_in, seed)
+    if name == "teacher":
+        if net is None:
+            raise ValueError("net is required for the teacher dataset")
+        X, y, _ = teacher(net, n, prior, seed)
+        return X, y
+    return digits(classes=(3, 5), n=n, seed=seed)

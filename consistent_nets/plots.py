@@ -13,8 +13,10 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import stats
 
+from ._checks import check_key
+from ._trees import check_tree
 from .diagnostics.chord import chord_positions
-from .diagnostics.draws import check_key, check_tree, flat_params, get_net, subsample
+from .diagnostics.draws import flat_params, get_net, subsample
 from .diagnostics.orbit import orbit_elements
 
 __all__ = ["decision_regions", "orbit_histogram", "chord_histogram", "rank_histograms", "smc_stages"]

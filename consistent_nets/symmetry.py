@@ -35,7 +35,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .nets import MLP, ODD_ACTIVATIONS
+from ._checks import check_key
+from ._nets import MLP, ODD_ACTIVATIONS
+from ._trees import posterior_params
 
 __all__ = [
     "hidden_widths",
@@ -194,11 +196,11 @@ def symmetrize(tree, problem, rng_key):
     xarray.DataTree
         A copy of ``tree`` with the posterior replaced by the transformed draws.
     """
-    from .diagnostics.draws import check_key, flat_params, get_net
-
-    net = get_net(problem)
+    net = getattr(problem, "net", None)
+    if not isinstance(net, MLP):
+        raise ValueError(f"problem must be a cn.Problem with a cn.MLP, got {type(problem).__name__}")
     rng_key = check_key(rng_key)
-    params, shape = flat_params(tree, net)
+    params, shape = posterior_params(tree, net.param_shapes, owner=repr(net))
     keys = jax.random.split(rng_key, shape[0] * shape[1])
     moved = jax.jit(
         jax.vmap(lambda p, k: transform(p, net, *random_element(k, net)))

@@ -13,8 +13,7 @@ import pytest
 
 import consistent_nets as cn
 from consistent_nets.diagnostics.calibrate import _rank_p_value, teacher_problem
-from consistent_nets.output import build_tree
-from consistent_nets.samplers import Sampler
+from consistent_nets.extend import Result, Sampler
 
 
 def _forward(problem, params):
@@ -34,7 +33,14 @@ class NumpyRejection(Sampler):
     keep: str = "all"
     name = "numpy-rejection"
 
-    def run(self, target, rng_key, num_samples, num_chains, progress_bar):
+    def start(self, target, rng_key, num_samples, num_chains):
+        return target, rng_key, num_samples  # all the work is done in finish
+
+    def stop(self, state):
+        return "done"
+
+    def finish(self, state, stop_reason):
+        target, rng_key, num_samples = state
         problem = target.problem
         rng = np.random.default_rng(np.asarray(jax.random.key_data(rng_key)).tolist())
         y = np.asarray(problem.y)
@@ -53,7 +59,7 @@ class NumpyRejection(Sampler):
         else:
             idx = np.arange(num_samples)
         draws = {k: v[idx].reshape((1, num_samples) + v.shape[1:]) for k, v in params.items()}
-        return build_tree(draws, {"in_set": np.ones((1, num_samples), bool)}, {"method": self.name})
+        return Result(draws, {"in_set": np.ones((1, num_samples), bool)}, float("nan"), float("nan"))
 
 
 NET = cn.MLP([2, 2, 1])

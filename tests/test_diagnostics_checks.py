@@ -10,7 +10,7 @@ import consistent_nets as cn
 from consistent_nets import symmetry
 from consistent_nets.diagnostics import chord, membership, mixing, orbit, volume, weights
 from consistent_nets.diagnostics.draws import flat_params, outputs, probe_points
-from consistent_nets.output import build_tree
+from consistent_nets._output import build_tree
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import consistent_nets
 MODULES = sorted(
     m.name
     for m in pkgutil.walk_packages(consistent_nets.__path__, "consistent_nets.")
-    if m.name != "consistent_nets.__main__"  # running it is the CLI
+    if not m.name.endswith("__main__")  # running it is the CLI
 )
 
 

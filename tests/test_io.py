@@ -10,7 +10,7 @@ import pytest
 import xarray as xr
 
 import consistent_nets as cn
-from consistent_nets.output import build_tree
+from consistent_nets._output import build_tree
 
 SLOW = {"smc", "anneal"}
 

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import consistent_nets as cn
-from consistent_nets.constraints import SLACK_CAP
+from consistent_nets.extend import make_target
+from consistent_nets._constraints import SLACK_CAP
 
 BETAS = jnp.array([0.0, 1.0, 1e4, 1e8])
 
@@ -80,7 +81,7 @@ CASES = [
 @pytest.mark.parametrize(("name", "double"), CASES, ids=[f"{n}-{'f64' if d else 'f32'}" for n, d in CASES])
 def test_tempered_density_and_gradient_finite(name, double):
     with x64() if double else contextlib.nullcontext():
-        target = cn.make_target(problems()[name])
+        target = make_target(problems()[name])
         dtype = jnp.float64 if double else jnp.float32
         U = probe_points(target.dim, dtype)
         value, grad, log_prior, g, in_set = evaluate(target, U)
@@ -103,7 +104,7 @@ def test_penalty_saturates_instead_of_overflowing():
     X, y = cn.datasets.xor()
     net = cn.MLP([2, 3, 3, 1], activation="identity")
     problem = cn.Problem(net, X, y, cn.NormalPrior(1.0), cn.Margin(0.0))
-    target = cn.make_target(problem)
+    target = make_target(problem)
     u = 10 * probe_points(target.dim, jnp.float32)[-2]
     raw_slack = -np.asarray(problem.y) * np.asarray(problem.outputs(target.constrain(u)))[:, 0]
     with np.errstate(over="ignore"):
@@ -130,7 +131,7 @@ def xor_solution():
 
 
 def test_on_S_the_penalty_is_exactly_zero_at_any_beta(xor_problem):
-    target = cn.make_target(xor_problem)
+    target = make_target(xor_problem)
     params = xor_solution()
     margins = np.asarray(xor_problem.y) * np.asarray(xor_problem.outputs(params))[:, 0]
     assert (margins > 0.9).all()

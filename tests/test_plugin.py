@@ -12,6 +12,11 @@ from numpyro.infer.util import log_density
 import consistent_nets as cn
 
 
+
+def _prior_log_density(prior, params):
+    """The prior's log density, straight from its distributions (independent of the model)."""
+    return sum(prior.distribution(v.shape).log_prob(v) for v in params.values())
+
 def _params(problem, seed=0):
     return problem.prior.sample(jax.random.key(seed), problem.net.param_shapes, 1) | {}
 
@@ -33,7 +38,7 @@ def params_outside(xor_problem):
 
 def test_temper_zero_is_the_prior_exactly(xor_problem, params_outside):
     lp, _ = log_density(cn.temper(xor_problem.model, 0.0), xor_problem.model_args, {}, params_outside)
-    assert float(lp) == float(xor_problem.prior.log_density(params_outside))
+    assert float(lp) == float(_prior_log_density(xor_problem.prior, params_outside))
     assert np.isfinite(float(lp))
 
 
@@ -43,7 +48,7 @@ def test_temper_scales_only_the_constraint(xor_problem, params_outside, beta):
     g = float(xor_problem.constraint.penalty(out, xor_problem.y))
     assert g > 0
     lp, _ = log_density(cn.temper(xor_problem.model, beta), xor_problem.model_args, {}, params_outside)
-    expected = float(xor_problem.prior.log_density(params_outside)) - beta * g
+    expected = float(_prior_log_density(xor_problem.prior, params_outside)) - beta * g
     np.testing.assert_allclose(float(lp), expected, rtol=1e-5)
 
 
@@ -80,7 +85,7 @@ def test_temper_traced_beta_and_composition(xor_problem, params_outside):
 
     out = xor_problem.net.apply(params_outside, xor_problem.X)
     g = float(xor_problem.constraint.penalty(out, xor_problem.y))
-    prior = float(xor_problem.prior.log_density(params_outside))
+    prior = float(_prior_log_density(xor_problem.prior, params_outside))
     for beta in (0.0, 1.0, 10.0):
         np.testing.assert_allclose(float(tempered(beta)), 2.0 * (prior - beta * g), rtol=1e-5)
     assert not np.isnan(float(tempered(0.0)))

@@ -8,7 +8,8 @@ import pytest
 
 import consistent_nets as cn
 from consistent_nets.diagnostics.two_sample import energy_test
-from consistent_nets.samplers.kernels import next_beta, nuts_moves, relative_ess
+from consistent_nets.samplers.moves import nuts_moves
+from consistent_nets.samplers.tempering import next_beta, relative_ess
 
 XOR_LOG_VOLUME = -5.191  # exact reference (issue: -5.191 ± 0.003)
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import consistent_nets as cn
-from consistent_nets.constraints import parse_constraint
-from consistent_nets.priors import parse_prior
+from consistent_nets import _target as cn_target
+from consistent_nets.cli._specs import parse_constraint, parse_prior
 
 X_XOR, Y_XOR = cn.datasets.xor()
 NET = cn.MLP([2, 3, 1])
@@ -32,7 +32,7 @@ def no_compile(monkeypatch):
     monkeypatch.setattr(jax, "vmap", refuse)
     # programs compiled by earlier tests for the same problem shapes are shared
     # (Target.jit); start from an empty cache so reaching compilation is seen
-    monkeypatch.setattr(cn.target, "_SHARED", OrderedDict())
+    monkeypatch.setattr(cn_target, "_SHARED", OrderedDict())
 
 
 def raises_naming(name: str):

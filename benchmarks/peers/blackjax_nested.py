@@ -1,6 +1,6 @@
 """Peer: BlackJAX nested slice sampling (``blackjax.nss``) for log vol(S).
 
-Nested sampling on the library's own potential (``cn.make_target``), in the unconstrained
+Nested sampling on the library's own potential (``consistent_nets.extend.make_target``), in the unconstrained
 space ``u``: prior log density ``log_prior(u)`` (the box prior through the same transform
 the library uses) and log likelihood ``L(u) = -g(u)``. S is the plateau ``L = 0``, so the
 run compresses the prior mass ``X`` through the shells ``{L > L*}`` until the live points
@@ -128,11 +128,11 @@ def run_nested_peer(problem, rng_key, settings: NestedSettings = NESTED, num_run
     spread is kept in ``stats`` as a check on the per-run SEs. ``tree``: one chain per
     run, the live points in S (truncated to the smallest run's count), all in S.
     """
-    import consistent_nets as cn
+    from consistent_nets.extend import make_target
 
     from .blackjax_smc import runs_to_tree
 
-    target = cn.make_target(problem)
+    target = make_target(problem)
     outs = [run_nested(target, key, settings) for key in jax.random.split(rng_key, num_runs)]
     ok = [o for o in outs if o["log_volume"] is not None]
     if ok:

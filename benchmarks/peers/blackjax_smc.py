@@ -1,6 +1,6 @@
 """Peer: BlackJAX ``adaptive_tempered_smc`` with HMC moves on the same tempered target.
 
-The target is the library's own potential (``cn.make_target``): in the unconstrained
+The target is the library's own potential (``consistent_nets.extend.make_target``): in the unconstrained
 space ``u``
 
     log pi_lambda(u) = log_prior(u) - lambda * beta_max * g(u),   lambda in [0, 1],
@@ -227,9 +227,9 @@ def run_blackjax_smc(problem_or_target, rng_key, settings: BlackJAXSettings = FI
     """
     import time
 
-    import consistent_nets as cn
+    from consistent_nets.extend import Target, make_target
 
-    target = problem_or_target if isinstance(problem_or_target, cn.Target) else cn.make_target(problem_or_target)
+    target = problem_or_target if isinstance(problem_or_target, Target) else make_target(problem_or_target)
     run = _build(target, settings)
     keys = jax.random.split(rng_key, num_runs)
     t0 = time.perf_counter()
@@ -291,7 +291,7 @@ def runs_to_tree(target, kept, attrs):
     """One chain per independent run of a peer: its unconstrained draws in S (``kept``,
     one ``(count, dim)`` array per run), truncated to the smallest run's count and mapped
     to the model's sites, as the library's DataTree; ``None`` when a run has none."""
-    from consistent_nets.output import build_tree
+    from consistent_nets._output import build_tree
 
     per_chain = min(k.shape[0] for k in kept)
     if per_chain == 0:

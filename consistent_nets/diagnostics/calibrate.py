@@ -25,13 +25,14 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import stats
 
-from ..api import sample
-from ..constraints import Constraint, Margin, Tube
-from ..nets import MLP
-from ..priors import Prior
-from ..problem import Problem
-from ..samplers.base import check_positive_int
-from .draws import check_key, flat_params
+from .._api import sample
+from .._checks import check_int, check_key, check_level
+from .._constraints import Constraint, Margin, Tube
+from .._nets import MLP
+from .._priors import Prior
+from .._problem import Problem
+from ..datasets import teacher_labels
+from .draws import flat_params
 
 __all__ = ["Calibration", "calibrate", "teacher_problem", "STATISTICS"]
 
@@ -81,16 +82,9 @@ def teacher_problem(net: MLP, prior: Prior, constraint: Constraint, n: int, rng_
     for attempt in range(max_tries):
         draws = prior.sample(jax.random.fold_in(k_w, attempt), net.param_shapes, 1)
         w_star = {k: np.asarray(v[0]) for k, v in draws.items()}
-        f = np.asarray(net.apply(w_star, X))
-        if isinstance(constraint, Tube):
-            noise = np.asarray(jax.random.uniform(k_noise, f.shape, minval=-constraint.eps, maxval=constraint.eps))
-            y = (f + noise)[:, 0] if net.d_out == 1 else f + noise
-        elif net.d_out == 1:
-            y = np.where(f[:, 0] >= 0, 1, -1).astype(np.int32)
-        else:
-            y = np.argmax(f, axis=1).astype(np.int32)
+        y = teacher_labels(net, w_star, X, constraint, k_noise)
         problem = Problem(net, X, y, prior, constraint)
-        if bool(constraint.in_set(jnp.asarray(f), problem.y)):
+        if bool(constraint.in_set(net.apply(w_star, jnp.asarray(X)), problem.y)):
             probe = np.asarray(jax.random.normal(k_probe, (1, net.d_in)), dtype=np.float32)
             return problem, w_star, probe
     raise ValueError(f"no teacher with margin >= {constraint!r} on {n} points in {max_tries} tries")
@@ -183,12 +177,11 @@ def calibrate(
         raise ValueError(f"prior must be cn.BoxPrior or cn.NormalPrior, got {prior!r}")
     if not isinstance(constraint, (Margin, Tube)):
         raise ValueError(f"constraint must be cn.Margin or cn.Tube, got {constraint!r}")
-    n = check_positive_int("n", n)
-    num_teachers = check_positive_int("num_teachers", num_teachers, minimum=10)
-    num_samples = check_positive_int("num_samples", num_samples)
-    num_bins = max(2, min(10, num_teachers // 5)) if num_bins is None else check_positive_int("num_bins", num_bins, 2)
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
-        raise ValueError(f"alpha must be a number in (0, 1), got {alpha!r}")
+    n = check_int("n", n)
+    num_teachers = check_int("num_teachers", num_teachers, minimum=10)
+    num_samples = check_int("num_samples", num_samples)
+    num_bins = max(2, min(10, num_teachers // 5)) if num_bins is None else check_int("num_bins", num_bins, 2)
+    alpha = check_level("alpha", alpha)
     rng_key = check_key(rng_key)
     rng = np.random.default_rng(np.asarray(jax.random.key_data(rng_key)).ravel().tolist())
     ranks = {name: [] for name in STATISTICS}

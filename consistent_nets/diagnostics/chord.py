@@ -33,8 +33,9 @@ import numpy as np
 from arviz_stats.base import array_stats
 from jax.flatten_util import ravel_pytree
 from jax.scipy.special import ndtr
+from scipy import stats
 
-from ..priors import BoxPrior, NormalPrior
+from .._priors import BoxPrior, NormalPrior
 from .report import CheckResult, not_applicable
 
 __all__ = ["chord_positions", "chord_check", "NULL"]
@@ -150,14 +151,6 @@ def chord_check(problem, params: dict, rng_key, num_grid: int = 256) -> tuple[Ch
     if u.size < 20:
         return not_applicable("chord", NULL, f"only {u.size} draws in S (need >= 20)"), u
     p_value = float(np.asarray(array_stats.uniformity_test(np.clip(u, 0.0, 1.0))[0]))
-    ks = kolmogorov_distance(u)
+    ks = float(stats.kstest(u, "uniform").statistic)
     detail = f"Kolmogorov distance of {u.size} chord positions to Uniform(0, 1)"
     return CheckResult("chord", ks, p_value, float("nan"), True, NULL, detail), u
-
-
-def kolmogorov_distance(u: np.ndarray) -> float:
-    """``sup_u |F_n(u) - u|`` for values in ``[0, 1]``."""
-    u = np.sort(np.asarray(u, dtype=np.float64))
-    n = u.size
-    i = np.arange(1, n + 1)
-    return float(max(np.max(i / n - u), np.max(u - (i - 1) / n)))

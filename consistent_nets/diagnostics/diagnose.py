@@ -8,9 +8,10 @@ import math
 import jax
 import numpy as np
 
-from ..problem import Problem
-from ..samplers.base import check_positive_int
-from ..target import make_target
+from .._checks import check_int, check_level
+from .._problem import Problem
+from .._target import make_target
+from .._trees import posterior_params
 from . import chord, membership, mixing, orbit, two_sample, volume, weights
 from .distance import Witness, combine
 from .draws import check_key, check_tree, features, flat_params, outputs, probe_points, subsample
@@ -118,10 +119,9 @@ def diagnose(
     rng_key = check_key(rng_key)
     tree = check_tree(tree)
     runs = [check_tree(r, "runs") for r in (runs or ())]
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha <= 0.5:
-        raise ValueError(f"alpha must be a number in (0, 0.5], got {alpha!r}")
-    num_probes = check_positive_int("num_probes", num_probes, minimum=0)
-    max_draws = check_positive_int("max_draws", max_draws, minimum=20)
+    alpha = check_level("alpha", alpha, upper=0.5, closed=True)
+    num_probes = check_int("num_probes", num_probes, minimum=0)
+    max_draws = check_int("max_draws", max_draws, minimum=20)
     keys = dict(zip(["probe", "sub", "chord", "ref", "perm", "refsub"], jax.random.split(rng_key, 6)))
 
     checks: dict[str, CheckResult] = {}
@@ -165,7 +165,7 @@ def diagnose(
         info.update(num_draws=num, num_probe_points=int(X_probe.shape[0]))
     elif callable(problem):
         target = make_target(problem, *model_args, **model_kwargs)
-        params, _ = _model_params(tree, target)
+        params, _ = posterior_params(tree, target.site_shapes)
         checks["membership"] = membership.model_membership_check(target, params)
         for name, null in [
             ("rhat", mixing.RHAT_NULL), ("ess", mixing.ESS_NULL), ("chord", chord.NULL),
@@ -194,15 +194,3 @@ def _apply_level(checks: dict[str, CheckResult], alpha: float) -> dict[str, Chec
         c = checks[name]
         out[name] = dataclasses.replace(c, threshold=level, passed=bool(c.p_value >= level))
     return out
-
-
-def _model_params(tree, target):
-    post = tree["posterior"]
-    missing = [k for k in target.site_shapes if k not in post.data_vars]
-    if missing:
-        raise ValueError(f"tree's posterior lacks the model's sites {missing}")
-    params = {}
-    for name, shape in target.site_shapes.items():
-        da = post[name].transpose("chain", "draw", ...)
-        params[name] = np.asarray(da.values).reshape((-1,) + tuple(shape))
-    return params, da.shape[:2]

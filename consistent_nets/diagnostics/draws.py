@@ -15,18 +15,13 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
-import xarray as xr
 
-from ..api import _check_key
-from ..nets import MLP
-from ..problem import Problem
+from .._checks import check_key
+from .._nets import MLP
+from .._problem import Problem
+from .._trees import check_tree, posterior_params
 
 __all__ = ["check_key", "get_net", "flat_params", "probe_points", "outputs", "features", "check_tree"]
-
-
-def check_key(rng_key) -> jax.Array:
-    """A single typed PRNG key, or ``ValueError`` naming ``rng_key``."""
-    return _check_key(rng_key)
 
 
 def get_net(problem) -> MLP:
@@ -35,27 +30,9 @@ def get_net(problem) -> MLP:
     return problem.net
 
 
-def check_tree(tree, name: str = "tree") -> xr.DataTree:
-    if not isinstance(tree, xr.DataTree) or "posterior" not in tree.children:
-        raise ValueError(f"{name} must be an xarray.DataTree with a posterior group")
-    return tree
-
-
 def flat_params(tree, net: MLP) -> tuple[dict[str, np.ndarray], tuple[int, int]]:
     """Weight sites of every draw, flattened to ``(chain * draw, ...)``, and ``(chain, draw)``."""
-    post = check_tree(tree)["posterior"]
-    missing = [k for k in net.param_shapes if k not in post.data_vars]
-    if missing:
-        raise ValueError(f"tree's posterior lacks the weight sites {missing} of {net!r}")
-    shape = None
-    out = {}
-    for name, site_shape in net.param_shapes.items():
-        da = post[name].transpose("chain", "draw", ...)
-        if tuple(da.shape[2:]) != site_shape:
-            raise ValueError(f"posterior site {name!r} has shape {da.shape[2:]}, net expects {site_shape}")
-        shape = da.shape[:2]
-        out[name] = np.asarray(da.values, dtype=np.float32).reshape((-1,) + site_shape)
-    return out, shape
+    return posterior_params(tree, net.param_shapes, owner=repr(net))
 
 
 def probe_points(problem: Problem, rng_key: jax.Array, num_random: int = 16) -> np.ndarray:

@@ -16,9 +16,9 @@ import warnings
 import numpy as np
 
 from .._errors import InfeasibleError
-from ..api import sample
+from .._api import sample
 from ..samplers import Rejection
-from .draws import check_tree
+from .._trees import check_tree
 
 __all__ = ["resolve_reference", "REJECTION_BUDGET"]
 

@@ -21,7 +21,6 @@ estimates.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from functools import partial
 
@@ -29,12 +28,12 @@ import blackjax
 import jax
 import jax.numpy as jnp
 import numpy as np
-import xarray as xr
-from .._errors import InfeasibleError
-from ..output import build_tree
-from .base import Sampler, check_fraction, check_positive_int
-from .population import distinct_rows, initial_population, log_volume_from_chains, shard_chains
-from .progress import progress
+
+from .._checks import check_fraction, check_int
+from .._trees import count_distinct_rows
+from .base import Sampler
+from .population import initial_population, log_volume_from_chains, shard_chains
+from .result import Infeasible, Result
 from .schedules import Schedule, geometric_schedule, schedule_values
 
 __all__ = ["Anneal"]
@@ -74,11 +73,11 @@ class Anneal(Sampler):
         return schedule_values(schedule, self.num_stages)
 
     def validate(self):
-        check_positive_int("num_stages", self.num_stages)
-        check_positive_int("num_warmup", self.num_warmup)
-        check_positive_int("num_steps", self.num_steps)
-        check_positive_int("max_tree_depth", self.max_tree_depth)
-        check_positive_int("max_extra_rounds", self.max_extra_rounds, minimum=0)
+        check_int("num_stages", self.num_stages)
+        check_int("num_warmup", self.num_warmup)
+        check_int("num_steps", self.num_steps)
+        check_int("max_tree_depth", self.max_tree_depth)
+        check_int("max_extra_rounds", self.max_extra_rounds, minimum=0)
         check_fraction("target_accept", self.target_accept)
         self.betas()
 
@@ -106,96 +105,101 @@ class Anneal(Sampler):
         grad_evals = jnp.sum(steps) + jnp.sum(warm_info.info.num_integration_steps)
         return positions, g, in_set, jnp.sum(divergent), grad_evals
 
-    def run(self, target, rng_key, num_samples, num_chains, progress_bar):
-        betas = self.betas()
-        per_chain = num_samples // num_chains
+    # -- driver hooks -------------------------------------------------------------------
+    def progress_total(self, num_samples):
+        return self.num_stages
+
+    def start(self, target, rng_key, num_samples, num_chains):
         k_init, k_run = jax.random.split(rng_key)
         u, g0, _ = target.jit(
             lambda t: partial(initial_population, t, num_particles=num_chains), ("initial", num_chains)
         )(k_init)
         stage = target.jit(lambda t: jax.vmap(partial(self.stage, t), in_axes=(0, 0, None)), ("anneal-stage", self))
-        chain_keys = jax.random.split(k_run, num_chains)
-        mean_g, stats, grad_evals = [np.asarray(g0, dtype=np.float64)], [], 0
-        bar = progress(progress_bar, total=len(betas), desc="anneal", unit="stage")
+        return _Run(target, stage, self.betas(), jax.random.split(k_run, num_chains), u, g0, num_samples, num_chains)
 
-        def run_stage(index, position, beta):
-            keys = shard_chains(jax.vmap(jax.random.fold_in, in_axes=(0, None))(chain_keys, index), num_chains)
-            out = jax.device_get(stage(keys, shard_chains(position, num_chains), jnp.asarray(beta, jnp.float32)))
-            return out
-
-        position = u
-        for index, beta in enumerate(betas):
-            positions, g, in_set, divergent, evals = run_stage(index, position, beta)
-            position = positions[:, -1]
-            grad_evals += int(np.sum(evals, dtype=np.int64))
-            mean_g.append(np.mean(np.asarray(g, dtype=np.float64), axis=1))
-            stats.append({"beta": beta, "fraction_in_set": np.mean(in_set, axis=1), "num_divergent": divergent})
-            bar.update(1)
-            bar.set_postfix(beta=f"{beta:.3g}", in_S=f"{float(np.mean(in_set)):.2f}")
-        bar.close()
+    def stop(self, run):
+        if len(run.stats) < len(run.betas):
+            return None
         # at the last beta, sample on while a chain has fewer draws in S than asked
-        draws_u, draws_in = [positions], [in_set]
-        for extra in range(self.max_extra_rounds):
-            if np.all(np.sum(np.concatenate(draws_in, axis=1), axis=1) >= per_chain):
-                break
-            positions, _, in_set, _, evals = run_stage(len(betas) + extra, position, betas[-1])
-            position = positions[:, -1]
-            grad_evals += int(np.sum(evals, dtype=np.int64))
-            draws_u.append(positions)
-            draws_in.append(in_set)
-        u_all, in_all = np.concatenate(draws_u, axis=1), np.concatenate(draws_in, axis=1)
-        return self._tree(target, betas, mean_g, stats, u_all, in_all, per_chain, grad_evals)
+        if np.all(np.sum(np.concatenate(run.draws_in, axis=1), axis=1) >= run.per_chain):
+            return "done"
+        if len(run.draws_in) > self.max_extra_rounds:
+            return "max_extra_rounds"
+        return None
 
-    def _tree(self, target, betas, mean_g, stats, u_all, in_all, per_chain, grad_evals):
+    def advance(self, run, index):
+        num_chains, betas = run.num_chains, run.betas
+        beta = betas[min(index, len(betas) - 1)]
+        keys = shard_chains(jax.vmap(jax.random.fold_in, in_axes=(0, None))(run.chain_keys, index), num_chains)
+        out = run.stage(keys, shard_chains(run.position, num_chains), jnp.asarray(beta, jnp.float32))
+        positions, g, in_set, divergent, evals = jax.device_get(out)
+        run.position = positions[:, -1]
+        run.grad_evals += int(np.sum(evals, dtype=np.int64))
+        if index < len(betas):
+            run.mean_g.append(np.mean(np.asarray(g, dtype=np.float64), axis=1))
+            run.stats.append({"beta": beta, "fraction_in_set": np.mean(in_set, axis=1), "num_divergent": divergent})
+            run.draws_u, run.draws_in = [positions], [in_set]
+        else:
+            run.draws_u.append(positions)
+            run.draws_in.append(in_set)
+        return run, (beta, in_set)
+
+    def progress(self, run, info):
+        beta, in_set = info
+        return len(run.stats), dict(beta=f"{beta:.3g}", in_S=f"{float(np.mean(in_set)):.2f}")
+
+    def finish(self, run, stop_reason):
+        mean_g, stats, per_chain = run.mean_g, run.stats, run.per_chain
+        if not stats:
+            return Infeasible(f"stopped by {stop_reason} before the first stage", 0.0)
+        # interrupted runs keep the stages they completed: draws in S at any beta are
+        # draws from the prior restricted to S, and the integral runs to the last beta reached
+        betas = run.betas[: len(stats)]
+        u_all, in_all = np.concatenate(run.draws_u, axis=1), np.concatenate(run.draws_in, axis=1)
         counts = in_all.sum(axis=1)
         if counts.max() == 0:
-            raise InfeasibleError(
-                f"anneal: no draw of any chain reached S at beta = {betas[-1]:.3g}",
+            return Infeasible(
+                f"no draw of any chain reached S at beta = {betas[-1]:.3g}",
                 float(log_volume_from_chains(self._log_z(betas, mean_g))[0]),
             )
         keep = int(min(per_chain, counts.min()))
         if keep == 0:
-            raise InfeasibleError(
-                f"anneal: {int(np.sum(counts == 0))} of {len(counts)} chains never reached S; "
+            return Infeasible(
+                f"{int(np.sum(counts == 0))} of {len(counts)} chains never reached S; "
                 "more stages, steps or a larger beta schedule may help",
                 float(log_volume_from_chains(self._log_z(betas, mean_g))[0]),
             )
-        if keep < per_chain:
-            warnings.warn(
-                f"anneal: the poorest chain has {keep} draws in S, fewer than the {per_chain} asked per chain",
-                RuntimeWarning,
-                stacklevel=4,
-            )
         idx = np.stack([np.flatnonzero(row)[:keep] for row in in_all])
         u = np.take_along_axis(u_all, idx[:, :, None], axis=1)
-        params = jax.vmap(jax.vmap(target.constrain))(jnp.asarray(u))
+        params = jax.vmap(jax.vmap(run.target.constrain))(jnp.asarray(u))
         fraction = stats[-1]["fraction_in_set"]
         with np.errstate(divide="ignore"):
             chain_log_volume = self._log_z(betas, mean_g) + np.log(fraction)
         log_volume, log_volume_se = log_volume_from_chains(chain_log_volume)
-        stages = xr.Dataset(
-            {
-                "beta": ("stage", betas),
-                "fraction_in_set": (("chain", "stage"), np.stack([s["fraction_in_set"] for s in stats], axis=1)),
-                "mean_penalty": (("chain", "stage"), np.stack(mean_g[1:], axis=1)),
-                "num_divergent": (("chain", "stage"), np.stack([s["num_divergent"] for s in stats], axis=1)),
-                "log_volume": ("chain", chain_log_volume),
-            }
-        )
-        return build_tree(
-            {k: np.asarray(v) for k, v in params.items()},
-            {"in_set": np.ones(idx.shape, dtype=bool)},
-            {
-                "method": self.name,
-                "log_volume": log_volume,
-                "log_volume_se": log_volume_se,
+        per_stage = ("chain", "stage")
+        return Result(
+            posterior={k: np.asarray(v) for k, v in params.items()},
+            sample_stats={"in_set": np.ones(idx.shape, dtype=bool)},
+            log_volume=log_volume,
+            log_volume_se=log_volume_se,
+            complete=keep == per_chain and len(stats) == len(run.betas),
+            note=(
+                f"{len(stats)} of {len(run.betas)} stages; the poorest chain has {keep} draws in S "
+                f"of the {per_chain} asked per chain"
+            ),
+            attrs={
                 "log_volume_method": "thermodynamic integration over the schedule + log fraction in S",
                 "num_stages": len(betas),
-                "num_grad_evals": grad_evals,
-                "num_distinct": distinct_rows(jnp.asarray(u)),
-                "complete": keep == per_chain,
+                "num_grad_evals": run.grad_evals,
+                "num_distinct": count_distinct_rows(u.reshape(-1, u.shape[-1])),
             },
-            {"anneal_stages": stages},
+            stages={
+                "beta": (("stage",), betas),
+                "fraction_in_set": (per_stage, np.stack([s["fraction_in_set"] for s in stats], axis=1)),
+                "mean_penalty": (per_stage, np.stack(mean_g[1:], axis=1)),
+                "num_divergent": (per_stage, np.stack([s["num_divergent"] for s in stats], axis=1)),
+                "log_volume": (("chain",), chain_log_volume),
+            },
         )
 
     @staticmethod
@@ -211,3 +215,13 @@ class Anneal(Sampler):
         integrand = betas * curve[:, 1:]
         rest = np.sum(0.5 * (integrand[:, 1:] + integrand[:, :-1]) * np.diff(np.log(betas)), axis=1)
         return -(first + rest)
+
+
+class _Run:
+    """Host-side record of one annealing run."""
+
+    def __init__(self, target, stage, betas, chain_keys, u, g0, num_samples, num_chains):
+        self.target, self.stage, self.betas, self.chain_keys = target, stage, betas, chain_keys
+        self.position, self.num_chains, self.per_chain = u, num_chains, num_samples // num_chains
+        self.mean_g, self.stats, self.grad_evals = [np.asarray(g0, dtype=np.float64)], [], 0
+        self.draws_u, self.draws_in = [], []

@@ -1,34 +1,70 @@
-"""What every sampler shares: argument checks and the chunked prior sampler."""
+"""The sampler protocol the driver runs, and the chunked prior sampler several methods use."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import jax
 
-from .._errors import check_int, check_real
+from .result import Infeasible, Result
 
-__all__ = ["Sampler", "check_positive_int", "chunk_size_for", "prior_chunks"]
-
-
-def check_positive_int(name: str, value, minimum: int = 1) -> int:
-    """``int(value)`` if an integer ``>= minimum``, else ``ValueError`` naming ``name``."""
-    return check_int(name, value, minimum=minimum)
+__all__ = ["Sampler", "chunk_size_for", "prior_chunks"]
 
 
-def check_fraction(name: str, value) -> float:
-    """``float(value)`` if a number strictly inside (0, 1), else ``ValueError`` naming ``name``."""
-    value = check_real(name, value, minimum=0.0, strict=True)
-    if not value < 1:
-        raise ValueError(f"{name} must be a number in (0, 1), got {value!r}")
-    return value
+@dataclass(frozen=True)
+class Sampler:
+    """Base class of the sampling methods: a frozen configuration and four hooks.
 
+    :func:`consistent_nets.samplers.driver.run` owns the loop, the budgets
+    (``max_stages``, ``max_seconds`` fields where a sampler has them), the progress bar,
+    Ctrl-C, warnings and ``InfeasibleError``; a sampler only says how to start, advance
+    and finish::
 
-def check_positive_float(name: str, value, allow_none: bool = False):
-    """``float(value)`` if a finite number ``> 0`` (or ``None`` when allowed), else ``ValueError``."""
-    if value is None and allow_none:
+        state = sampler.start(target, rng_key, num_samples, num_chains)
+        while sampler.stop(state) is None:          # and the budgets allow
+            state, info = sampler.advance(state, stage)
+        outcome = sampler.finish(state, stop_reason)  # a Result, or Infeasible
+
+    ``state`` is the sampler's own host-side record (its compiled programs, device
+    arrays and counters); the pure JAX kernels it calls live in their own modules
+    (e.g. :mod:`.tempered` and :mod:`.restricted` for ``smc``). A new sampler is one
+    such class registered in :data:`consistent_nets.samplers.SAMPLERS` (or with
+    :func:`consistent_nets.extend.register_sampler`).
+    """
+
+    name: ClassVar[str] = "sampler"
+    #: what one unit of the progress bar counts
+    unit: ClassVar[str] = "stage"
+
+    def validate(self) -> None:
+        """Check the configuration; raise ``ValueError`` naming the bad field."""
+
+    def budget(self) -> tuple[int | None, float | None]:
+        """``(max_stages, max_seconds)`` for the driver; ``None`` where there is none."""
+        return getattr(self, "max_stages", None), getattr(self, "max_seconds", None)
+
+    def progress_total(self, num_samples: int) -> int | None:
+        """Length of the progress bar (``None``: unknown, count stages)."""
         return None
-    return check_real(name, value, minimum=0.0, strict=True)
+
+    def start(self, target, rng_key, num_samples: int, num_chains: int) -> Any:
+        raise NotImplementedError
+
+    def stop(self, state) -> str | None:
+        """Why the run is over (e.g. ``"done"``), or ``None`` to go on."""
+        raise NotImplementedError
+
+    def advance(self, state, stage: int) -> tuple[Any, Any]:
+        """One stage (a tempering step, a chunk of prior draws, a batch of runs)."""
+        raise NotImplementedError
+
+    def progress(self, state, info) -> tuple[int, dict]:
+        """``(bar position, postfix)`` after a stage."""
+        raise NotImplementedError
+
+    def finish(self, state, stop_reason: str) -> Result | Infeasible:
+        raise NotImplementedError
 
 
 def chunk_size_for(target, bytes_budget: int = 64 * 2**20, cap: int = 2**15) -> int:
@@ -42,19 +78,6 @@ def _activation_floats(target) -> int:
         return 1024
     p = target.problem
     return p.num_data * sum(p.net.sizes[1:])
-
-
-@dataclass(frozen=True)
-class Sampler:
-    """Base class of the sampling methods; see :func:`consistent_nets.sample`."""
-
-    name = "sampler"
-
-    def validate(self) -> None:
-        """Check the configuration; raise ``ValueError`` naming the bad field."""
-
-    def run(self, target, rng_key, num_samples: int, num_chains: int, progress_bar: bool):
-        raise NotImplementedError
 
 
 def prior_chunks(target, rng_key, chunk: int):

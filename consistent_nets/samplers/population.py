@@ -1,17 +1,14 @@
-"""Shared driver pieces of the population samplers: chains on devices, the stage loop."""
+"""What the population samplers share: populations on devices, initial draws, pooled volumes."""
 
 from __future__ import annotations
 
 import math
-import time
-import warnings
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
 
-__all__ = ["shard_chains", "log_volume_from_chains", "run_stages", "initial_population"]
+__all__ = ["shard_chains", "log_volume_from_chains", "initial_population", "stack_infos"]
 
 
 def shard_chains(tree, num_chains: int):
@@ -59,36 +56,6 @@ def initial_population(target, rng_key, num_particles: int):
     return u, penalty, in_set
 
 
-def run_stages(step, states, chain_keys, *, max_stages, max_seconds, is_done, on_stage):
-    """Call ``states, info = step(keys, states)`` until every chain is done or a budget ends.
-
-    Returns ``(states, infos, stop_reason)`` with ``stop_reason`` one of ``"done"``,
-    ``"max_stages"``, ``"max_seconds"``, ``"interrupted"``. A KeyboardInterrupt between
-    stages keeps the completed stages.
-    """
-    infos, start, reason = [], time.perf_counter(), "max_stages"
-    fold = jax.jit(jax.vmap(jax.random.fold_in, in_axes=(0, None)))
-    try:
-        for stage in range(max_stages):
-            if is_done(states):
-                reason = "done"
-                break
-            if max_seconds is not None and time.perf_counter() - start > max_seconds:
-                reason = "max_seconds"
-                break
-            states, info = step(fold(chain_keys, stage), states)
-            info = jax.device_get(info)
-            infos.append(info)
-            on_stage(stage, states, info)
-        else:
-            if is_done(states):
-                reason = "done"
-    except KeyboardInterrupt:
-        reason = "interrupted"
-        warnings.warn("interrupted: keeping the completed stages", RuntimeWarning, stacklevel=3)
-    return states, infos, reason
-
-
 def stack_infos(infos, fields) -> dict[str, np.ndarray]:
     """Per-stage infos (each field of shape (chain,)) -> arrays of shape (chain, stage)."""
     out = {}
@@ -96,10 +63,3 @@ def stack_infos(infos, fields) -> dict[str, np.ndarray]:
         if infos:
             out[name] = np.stack([np.asarray(getattr(i, name)) for i in infos], axis=1)
     return out
-
-
-def distinct_rows(u: jax.Array) -> int:
-    """Distinct rows over all chains' draws, ``u`` of shape (chain, draw, dim)."""
-    from .kernels import count_distinct
-
-    return int(count_distinct(jnp.reshape(u, (-1, u.shape[-1]))))

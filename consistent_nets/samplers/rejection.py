@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import math
-import time
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from .._errors import InfeasibleError
-from ..output import build_tree, split_chains
-from .base import Sampler, check_positive_float, check_positive_int, chunk_size_for, prior_chunks
-from .progress import progress
+from .._checks import check_int, check_positive_float
+from .base import Sampler, chunk_size_for, prior_chunks
+from .result import Infeasible, Result, split_chains
 
 __all__ = ["Rejection", "rejection_log_volume"]
 
@@ -59,66 +56,74 @@ class Rejection(Sampler):
     name = "rejection"
 
     def validate(self):
-        check_positive_int("max_draws", self.max_draws)
+        check_int("max_draws", self.max_draws)
         check_positive_float("max_seconds", self.max_seconds, allow_none=True)
         if self.chunk_size is not None:
-            check_positive_int("chunk_size", self.chunk_size)
+            check_int("chunk_size", self.chunk_size)
 
-    def run(self, target, rng_key, num_samples, num_chains, progress_bar):
+    # -- driver hooks -------------------------------------------------------------------
+    unit = "draw"
+
+    def progress_total(self, num_samples):
+        return num_samples
+
+    def start(self, target, rng_key, num_samples, num_chains):
         chunk = min(self.chunk_size or chunk_size_for(target), self.max_draws)
-        needed = num_samples
-        kept, num_draws, num_accepted, stop_reason = [], 0, 0, "complete"
-        start = time.perf_counter()
-        bar = progress(progress_bar, total=needed, desc="rejection", unit="draw")
-        for _, params, in_set in prior_chunks(target, rng_key, chunk):
-            idx = np.flatnonzero(np.asarray(in_set))
-            num_draws += chunk
-            if idx.size:
-                kept.append({k: np.asarray(v[idx]) for k, v in params.items()})
-                num_accepted += idx.size
-                bar.update(min(idx.size, needed - bar.n))
-            bar.set_postfix(acceptance=f"{num_accepted / num_draws:.2e}")
-            if num_accepted >= needed:
-                break
-            if num_draws + chunk > self.max_draws:
-                stop_reason = "max_draws"
-                break
-            if self.max_seconds is not None and time.perf_counter() - start > self.max_seconds:
-                stop_reason = "max_seconds"
-                break
-        bar.close()
-        if num_accepted == 0:
-            raise InfeasibleError(
-                f"rejection: no prior draw out of {num_draws} lies in S (stopped by "
-                f"{stop_reason}; 95 % upper bound)",
-                log_upper_bound_no_success(num_draws),
+        return _Run(target, prior_chunks(target, rng_key, chunk), chunk, num_samples, num_chains)
+
+    def stop(self, run):
+        if run.num_accepted >= run.needed:
+            return "complete"
+        if run.num_draws + run.chunk > self.max_draws:
+            return "max_draws"
+        return None
+
+    def advance(self, run, stage):
+        _, params, in_set = next(run.chunks)
+        idx = np.flatnonzero(np.asarray(in_set))
+        run.num_draws += run.chunk
+        if idx.size:
+            run.kept.append({k: np.asarray(v[idx]) for k, v in params.items()})
+            run.num_accepted += idx.size
+        return run, None
+
+    def progress(self, run, info):
+        return min(run.num_accepted, run.needed), {"acceptance": f"{run.num_accepted / run.num_draws:.2e}"}
+
+    def finish(self, run, stop_reason):
+        if run.num_accepted == 0:
+            return Infeasible(
+                f"no prior draw out of {run.num_draws} lies in S (stopped by {stop_reason}; 95 % upper bound)",
+                log_upper_bound_no_success(run.num_draws),
             )
-        complete = num_accepted >= needed
-        log_volume, log_volume_se = rejection_log_volume(num_accepted, num_draws)
-        draws = {k: np.concatenate([c[k] for c in kept])[:needed] for k in target.site_shapes}
+        needed = run.needed
+        log_volume, log_volume_se = rejection_log_volume(run.num_accepted, run.num_draws)
+        draws = {k: np.concatenate([c[k] for c in run.kept])[:needed] for k in run.target.site_shapes}
         num_kept = len(next(iter(draws.values())))
-        chains = max(1, min(num_chains, num_kept))
+        chains = max(1, min(run.num_chains, num_kept))
         posterior = split_chains(draws, chains)
         shape = next(iter(posterior.values())).shape[:2]
-        if not complete:
-            warnings.warn(
-                f"rejection budget ({stop_reason}) exhausted after {num_draws} prior draws "
-                f"with {num_accepted} of {needed} draws in S; returning {shape[0] * shape[1]} "
-                f"of them as {shape[0]} chains (attrs['complete'] = 0)",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-        return build_tree(
-            posterior,
-            {"in_set": np.ones(shape, dtype=bool)},
-            {
-                "method": self.name,
-                "log_volume": log_volume,
-                "log_volume_se": log_volume_se,
-                "num_prior_draws": num_draws,
-                "num_accepted": num_accepted,
-                "acceptance_rate": num_accepted / num_draws,
-                "complete": complete,
-                "stop_reason": stop_reason,
+        return Result(
+            posterior=posterior,
+            sample_stats={"in_set": np.ones(shape, dtype=bool)},
+            log_volume=log_volume,
+            log_volume_se=log_volume_se,
+            complete=run.num_accepted >= needed,
+            note=(
+                f"after {run.num_draws} prior draws with {run.num_accepted} of {needed} draws in S; "
+                f"returning {shape[0] * shape[1]} of them as {shape[0]} chains"
+            ),
+            attrs={
+                "num_prior_draws": run.num_draws,
+                "num_accepted": run.num_accepted,
+                "acceptance_rate": run.num_accepted / run.num_draws,
             },
         )
+
+
+class _Run:
+    """Host-side record of one rejection run."""
+
+    def __init__(self, target, chunks, chunk, needed, num_chains):
+        self.target, self.chunks, self.chunk, self.needed, self.num_chains = target, chunks, chunk, needed, num_chains
+        self.kept, self.num_draws, self.num_accepted = [], 0, 0

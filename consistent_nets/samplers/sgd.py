@@ -7,8 +7,6 @@ bias decides where each run lands. It exists as the baseline that
 
 from __future__ import annotations
 
-import time
-import warnings
 from dataclasses import dataclass
 
 import jax
@@ -17,26 +15,31 @@ import numpy as np
 import optax
 from numpyro.distributions import constraints
 
-from .._errors import InfeasibleError
-from ..output import build_tree, split_chains
-from .base import Sampler, check_positive_float, check_positive_int, chunk_size_for
-from .progress import progress
+from .._checks import check_int, check_positive_float
+from .base import Sampler, chunk_size_for
+from .result import Infeasible, Result, split_chains
 
 __all__ = ["SGD"]
 
 
 def _projection(target):
-    """Clip each site to its support: a box prior keeps trained weights in the box."""
+    """Clip each site to its support: a box prior keeps trained weights in the box.
+
+    Supports are read through NumPyro's public constraint attributes: ``independent``
+    wrappers expose ``base_constraint``; intervals and half-lines expose
+    ``lower_bound`` and/or ``upper_bound``.
+    """
     bounds = {}
     for name, transform in target.transforms.items():
         support = transform.codomain
-        while isinstance(support, constraints._IndependentConstraint):
+        while hasattr(support, "base_constraint"):
             support = support.base_constraint
-        if isinstance(support, constraints._Interval):
-            bounds[name] = (support.lower_bound, support.upper_bound)
+        lower, upper = getattr(support, "lower_bound", None), getattr(support, "upper_bound", None)
+        if lower is not None or upper is not None:
+            bounds[name] = (lower, upper)
         elif support is not constraints.real:
             raise ValueError(
-                f"method 'sgd' needs real or interval supports; site {name!r} has {support}"
+                f"method 'sgd' needs real, interval or half-line supports; site {name!r} has {support}"
             )
 
     def project(params):
@@ -81,11 +84,11 @@ class SGD(Sampler):
 
     def validate(self):
         check_positive_float("learning_rate", self.learning_rate)
-        check_positive_int("max_steps", self.max_steps)
+        check_int("max_steps", self.max_steps)
         if self.max_inits is not None:
-            check_positive_int("max_inits", self.max_inits)
+            check_int("max_inits", self.max_inits)
         if self.batch_size is not None:
-            check_positive_int("batch_size", self.batch_size)
+            check_int("batch_size", self.batch_size)
         check_positive_float("max_seconds", self.max_seconds, allow_none=True)
 
     def _train_fn(self, target):
@@ -115,72 +118,81 @@ class SGD(Sampler):
 
         return jax.vmap(train_one)
 
-    def run(self, target, rng_key, num_samples, num_chains, progress_bar):
+    # -- driver hooks -------------------------------------------------------------------
+    unit = "draw"
+
+    def progress_total(self, num_samples):
+        return num_samples
+
+    def start(self, target, rng_key, num_samples, num_chains):
         batch = self.batch_size or min(chunk_size_for(target, cap=4096), max(num_samples, 64))
-        max_inits = self.max_inits or max(1024, 20 * num_samples)
         train = target.jit(self._train_fn, ("sgd-train", self))
-        kept, stats, num_inits, num_ok, index, grad_evals = [], [], 0, 0, 0, 0
-        stop_reason = "complete"
-        start = time.perf_counter()
-        bar = progress(progress_bar, total=num_samples, desc="sgd", unit="draw")
-        while num_ok < num_samples:
-            if num_inits >= max_inits:
-                stop_reason = "max_inits"
-                break
-            if self.max_seconds is not None and time.perf_counter() - start > self.max_seconds:
-                stop_reason = "max_seconds"
-                break
-            size = min(batch, max_inits - num_inits)
-            keys = jax.random.split(jax.random.fold_in(rng_key, index), size)
-            params, done, steps, loss = train(keys)
-            ok = np.flatnonzero(np.asarray(done))
-            kept.append({k: np.asarray(v)[ok] for k, v in params.items()})
-            stats.append((np.asarray(steps)[ok], np.asarray(loss)[ok]))
-            grad_evals += int(np.sum(np.asarray(steps), dtype=np.int64))  # every run, failed ones too
-            num_inits += size
-            num_ok += ok.size
-            index += 1
-            bar.update(min(ok.size, num_samples - bar.n))
-            bar.set_postfix(success=f"{num_ok / num_inits:.2%}")
-        bar.close()
-        if num_ok == 0:
-            raise InfeasibleError(
-                f"sgd: none of {num_inits} training runs reached 100 % fit in {self.max_steps} "
+        return _Run(target, train, rng_key, batch, self.max_inits or max(1024, 20 * num_samples), num_samples, num_chains)
+
+    def stop(self, run):
+        if run.num_ok >= run.needed:
+            return "complete"
+        if run.num_inits >= run.max_inits:
+            return "max_inits"
+        return None
+
+    def advance(self, run, stage):
+        size = min(run.batch, run.max_inits - run.num_inits)
+        keys = jax.random.split(jax.random.fold_in(run.rng_key, stage), size)
+        params, done, steps, loss = run.train(keys)
+        ok = np.flatnonzero(np.asarray(done))
+        run.kept.append({k: np.asarray(v)[ok] for k, v in params.items()})
+        run.stats.append((np.asarray(steps)[ok], np.asarray(loss)[ok]))
+        run.grad_evals += int(np.sum(np.asarray(steps), dtype=np.int64))  # every run, failed ones too
+        run.num_inits += size
+        run.num_ok += ok.size
+        return run, None
+
+    def progress(self, run, info):
+        return min(run.num_ok, run.needed), {"success": f"{run.num_ok / run.num_inits:.2%}"}
+
+    def finish(self, run, stop_reason):
+        if run.num_ok == 0:
+            return Infeasible(
+                f"none of {run.num_inits} training runs reached 100 % fit in {self.max_steps} "
                 f"steps (stopped by {stop_reason})",
                 # SGD says nothing about volume; the only bound is the trivial one.
                 0.0,
             )
-        if num_ok < num_samples:
-            chains = max(1, min(num_chains, num_ok))
-            warnings.warn(
-                f"sgd budget ({stop_reason}) exhausted after {num_inits} runs with {num_ok} of "
-                f"{num_samples} successes; returning {chains * (num_ok // chains)} of them as "
-                f"{chains} chains (attrs['complete'] = 0)",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-        draws = {k: np.concatenate([c[k] for c in kept])[:num_samples] for k in target.site_shapes}
-        steps = np.concatenate([s for s, _ in stats])[:num_samples]
-        loss = np.concatenate([l for _, l in stats])[:num_samples]
-        chains = max(1, min(num_chains, len(steps)))
+        needed = run.needed
+        draws = {k: np.concatenate([c[k] for c in run.kept])[:needed] for k in run.target.site_shapes}
+        steps = np.concatenate([s for s, _ in run.stats])[:needed]
+        loss = np.concatenate([l for _, l in run.stats])[:needed]
+        chains = max(1, min(run.num_chains, len(steps)))
         posterior = split_chains(draws, chains)
         sample_stats = split_chains({"train_steps": steps, "train_loss": loss}, chains)
         sample_stats["in_set"] = np.ones(sample_stats["train_steps"].shape, dtype=bool)
-        return build_tree(
-            posterior,
-            sample_stats,
-            {
-                "method": self.name,
-                # the heuristic estimates no volume: NaN, stated in log_volume_note
-                "log_volume": float("nan"),
-                "log_volume_se": float("nan"),
+        return Result(
+            posterior=posterior,
+            sample_stats=sample_stats,
+            # the heuristic estimates no volume: NaN, stated in log_volume_note
+            log_volume=float("nan"),
+            log_volume_se=float("nan"),
+            complete=run.num_ok >= needed,
+            note=(
+                f"after {run.num_inits} runs with {run.num_ok} of {needed} successes; returning "
+                f"{chains * (run.num_ok // chains)} of them as {chains} chains"
+            ),
+            attrs={
                 "log_volume_note": "the SGD heuristic gives no estimate of vol(S)",
-                "success_rate": num_ok / num_inits,
-                "num_inits": num_inits,
-                "num_grad_evals": grad_evals,
+                "success_rate": run.num_ok / run.num_inits,
+                "num_inits": run.num_inits,
+                "num_grad_evals": run.grad_evals,
                 "learning_rate": self.learning_rate,
                 "max_steps": self.max_steps,
-                "complete": num_ok >= num_samples,
-                "stop_reason": stop_reason,
             },
         )
+
+
+class _Run:
+    """Host-side record of one SGD-heuristic run."""
+
+    def __init__(self, target, train, rng_key, batch, max_inits, needed, num_chains):
+        self.target, self.train, self.rng_key, self.batch = target, train, rng_key, batch
+        self.max_inits, self.needed, self.num_chains = max_inits, needed, num_chains
+        self.kept, self.stats, self.num_inits, self.num_ok, self.grad_evals = [], [], 0, 0, 0

@@ -1,83 +1,32 @@
-"""Adaptive tempered SMC with NUTS moves: the default method.
+"""Adaptive tempered SMC with NUTS moves (``method="smc"``, the default): configuration and driver hooks.
 
-Target path ``pi_beta(u) ∝ prior(u) exp(-beta g(u))`` from ``beta = 0`` (exact prior
-draws) upwards. Each stage: choose the next beta by bisection so the relative ESS of
-the incremental weights ``exp(-(beta' - beta) g)`` falls to ``target_ess``; accumulate
-``log Z_beta``; resample (systematic); move every particle with NUTS (BlackJAX) using a
-diagonal mass matrix from the population and a step size adapted to the acceptance,
-repeating moves until particles have travelled (``jump_target``). Stop when a fraction
-``min_fraction_in_set`` of the population lies in S (or beta reaches ``beta_max``).
-
-Because ``g = 0`` on S, the particles in S are a sample of the prior restricted to S at
-*any* beta. The final step keeps those, resamples them back to full size and
-rejuvenates them with NUTS moves that refuse to leave S, so every returned draw is in
-S and duplicates are moved apart. ``log vol(S) = log Z_beta + log(fraction in S)``.
+The algorithm is two pure kernels, :mod:`.tempered` (one adaptive tempering stage)
+and :mod:`.restricted` (the final phase on the prior restricted to S), run on
+``num_chains`` independent populations. This module holds the configuration, compiles
+the kernels' pieces (vectorised over populations and placed on the devices) and turns
+the final populations into a :class:`.Result`:
+``log vol(S) = log Z_beta + log(fraction in S)`` per population, pooled over populations.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from functools import partial
-from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import xarray as xr
 
-from .._errors import InfeasibleError
-from ..output import build_tree
-from .base import Sampler, check_fraction, check_positive_float, check_positive_int
-from .kernels import (
-    MOVE_KERNELS,
-    count_distinct,
-    log_mean_exp,
-    next_beta,
-    nuts_moves,
-    population_scale,
-    relative_ess,
-    resample,
-)
-from .population import (
-    distinct_rows,
-    initial_population,
-    log_volume_from_chains,
-    run_stages,
-    shard_chains,
-    stack_infos,
-)
-from .progress import progress
+from .._checks import check_fraction, check_int, check_positive_float
+from .._trees import count_distinct_rows
+from . import restricted, tempered
+from .base import Sampler
+from .moves import MOVE_KERNELS
+from .population import log_volume_from_chains, shard_chains, stack_infos
+from .result import Infeasible, Result
 
-__all__ = ["SMC", "SMCState", "StageInfo"]
-
-
-class SMCState(NamedTuple):
-    u: jax.Array  # (N, dim) unconstrained particles
-    penalty: jax.Array  # (N,)
-    in_set: jax.Array  # (N,)
-    beta: jax.Array
-    log_z: jax.Array  # log Z_beta estimate
-    step_size: jax.Array
-    log_weights: jax.Array  # (N,) last incremental weights, before resampling
-    done: jax.Array
-
-
-class StageInfo(NamedTuple):
-    beta: jax.Array
-    ess: jax.Array  # relative ESS of the incremental weights
-    acceptance: jax.Array
-    step_size: jax.Array
-    fraction_in_set: jax.Array
-    num_distinct: jax.Array
-    num_moves: jax.Array
-    num_grad_evals: jax.Array  # leapfrog steps the trajectories used
-    num_grad_evals_executed: jax.Array  # leapfrog steps computed (a batch waits for its longest tree)
-    jump: jax.Array  # mean squared whitened jump per coordinate over the stage's moves
-    num_ancestors: jax.Array  # distinct particles the moves started from (after resampling)
-    log_z: jax.Array
-    active: jax.Array
+__all__ = ["SMC"]
 
 
 @dataclass(frozen=True)
@@ -154,208 +103,158 @@ class SMC(Sampler):
         if self.max_beta_ratio <= 1:
             raise ValueError(f"max_beta_ratio must be > 1, got {self.max_beta_ratio!r}")
         check_positive_float("max_seconds", self.max_seconds, allow_none=True)
-        check_positive_int("min_moves", self.min_moves)
-        check_positive_int("max_moves", self.max_moves, minimum=self.min_moves)
-        check_positive_int("final_moves", self.final_moves)
-        check_positive_int("max_tree_depth", self.max_tree_depth)
+        check_int("min_moves", self.min_moves)
+        check_int("max_moves", self.max_moves, minimum=self.min_moves)
+        check_int("final_moves", self.final_moves)
+        check_int("max_tree_depth", self.max_tree_depth)
         if self.kernel not in MOVE_KERNELS:
             raise ValueError(f"kernel must be one of {MOVE_KERNELS}, got {self.kernel!r}")
-        check_positive_int("max_stages", self.max_stages)
+        check_int("max_stages", self.max_stages)
         if self.num_particles is not None:
-            check_positive_int("num_particles", self.num_particles, minimum=2)
+            check_int("num_particles", self.num_particles, minimum=2)
         if self.batch_size is not None:
-            check_positive_int("batch_size", self.batch_size)
+            check_int("batch_size", self.batch_size)
 
-    # -- pure functions of one population ------------------------------------------
-    def init(self, target, rng_key, num_particles: int) -> SMCState:
-        u, penalty, in_set = initial_population(target, rng_key, num_particles)
-        return SMCState(
-            u=u,
-            penalty=penalty,
-            in_set=in_set,
-            beta=jnp.zeros(()),
-            log_z=jnp.zeros(()),
-            step_size=jnp.asarray(0.5),
-            log_weights=jnp.zeros(num_particles),
-            done=jnp.mean(in_set) >= self.min_fraction_in_set,
-        )
-
-    def step(self, target, rng_key, state: SMCState, final=False) -> tuple[SMCState, StageInfo]:
-        """One stage: next beta, reweight, resample, NUTS moves. Done chains pass through.
-
-        With ``final`` (may be traced) it is the last step instead: beta stays, the
-        particles in S are resampled to full size and moved by NUTS moves that refuse
-        to leave S (at most ``final_moves``). Both share one compiled program.
-        """
-        k_resample, k_move = jax.random.split(rng_key)
-        beta = next_beta(state.beta, state.penalty, self.target_ess, self.beta_max)
-        beta = jnp.where(state.beta > 0, jnp.minimum(beta, state.beta * self.max_beta_ratio), beta)
-        beta = jnp.where(final, state.beta, beta)
-        log_weights = jnp.where(
-            final, jnp.where(state.in_set, 0.0, -jnp.inf), -(beta - state.beta) * state.penalty
-        )
-        u = state.u[resample(k_resample, log_weights)]
-        num_ancestors = count_distinct(u)
-        u, step_size, move = nuts_moves(
-            k_move,
-            u,
-            lambda x: target.tempered_logdensity(x, beta),
-            target.in_set,
-            state.step_size,
-            population_scale(u),
-            min_moves=self.min_moves,
-            max_moves=jnp.where(final, self.final_moves, self.max_moves),
-            jump_target=self.jump_target,
-            max_num_doublings=self.max_tree_depth,
-            target_accept=self.target_accept,
-            restrict_to_set=final,
-            batch_size=self.batch_size,
-            kernel=self.kernel,
-        )
-        _, penalty, in_set = jax.vmap(target.terms)(u)
-        fraction = jnp.mean(in_set)
-        new = SMCState(
-            u=u,
-            penalty=penalty,
-            in_set=in_set,
-            beta=beta,
-            log_z=jnp.where(final, state.log_z, state.log_z + log_mean_exp(log_weights)),
-            step_size=step_size,
-            log_weights=jnp.where(final, state.log_weights, log_weights),
-            done=(fraction >= self.min_fraction_in_set) | (beta >= self.beta_max) | final,
-        )
-        active = ~state.done | final
-        new = jax.tree.map(lambda a, b: jnp.where(active, a, b), new, state)
-        info = StageInfo(
-            beta=new.beta,
-            ess=relative_ess(log_weights),
-            acceptance=move.acceptance,
-            step_size=step_size,
-            fraction_in_set=fraction,
-            num_distinct=count_distinct(u),
-            num_moves=move.num_moves,
-            num_grad_evals=jnp.where(active, move.num_grad_evals, 0),
-            num_grad_evals_executed=jnp.where(active, move.num_grad_evals_executed, 0),
-            jump=move.jump,
-            num_ancestors=num_ancestors,
-            log_z=new.log_z,
-            active=active,
-        )
-        return new, info
-
-    # -- the driver -------------------------------------------------------------------
-    def run(self, target, rng_key, num_samples, num_chains, progress_bar):
+    # -- driver hooks -------------------------------------------------------------------
+    def start(self, target, rng_key, num_samples, num_chains):
         num_particles = self.num_particles or num_samples // num_chains
         if num_particles < 2:
             raise ValueError(f"num_samples must give >= 2 particles per chain, got {num_particles}")
         k_init, k_run, k_final = jax.random.split(rng_key, 3)
-        # compiled once per sampler, population size and problem shape: a new dataset of
-        # the same size (a planted teacher, a calibration run) reuses both programs
-        init = target.jit(
-            lambda t: jax.vmap(partial(self.init, t, num_particles=num_particles)), ("smc-init", self, num_particles)
-        )
-        step = target.jit(lambda t: jax.vmap(partial(self.step, t), in_axes=(0, 0, None)), ("smc-step", self))
-        states = init(shard_chains(jax.random.split(k_init, num_chains), num_chains))
-        bar = progress(progress_bar, desc="smc", unit="stage", total=None)
+        programs = _programs(self, target, num_particles)
+        states = programs["init"](shard_chains(jax.random.split(k_init, num_chains), num_chains))
+        chain_keys = shard_chains(jax.random.split(k_run, num_chains), num_chains)
+        return _Run(target, programs, states, chain_keys, k_final, num_chains, [])
 
-        def on_stage(stage, states, info):
-            bar.update(1)
-            bar.set_postfix(
-                beta=f"{float(np.min(info.beta)):.3g}",
-                in_S=f"{float(np.mean(info.fraction_in_set)):.2f}",
-                distinct=int(np.sum(info.num_distinct)),
-                acc=f"{float(np.mean(info.acceptance)):.2f}",
-            )
+    def stop(self, run):
+        return "done" if bool(np.all(jax.device_get(run.states.done))) else None
 
-        states, infos, reason = run_stages(
-            lambda keys, states: step(keys, states, False),
-            states,
-            shard_chains(jax.random.split(k_run, num_chains), num_chains),
-            max_stages=self.max_stages,
-            max_seconds=self.max_seconds,
-            is_done=lambda s: bool(np.all(jax.device_get(s.done))),
-            on_stage=on_stage,
+    def advance(self, run, stage):
+        p = run.programs
+        r = p["reweight"](p["fold"](run.chain_keys, stage), run.states)
+        moved = p["mutate"](r.move_key, r.u, r.beta, run.states.step_size, False, self.max_moves)
+        run.states, info = p["update"](run.states, r, moved)
+        info = jax.device_get(info)
+        run.infos.append(info)
+        return run, info
+
+    def progress(self, run, info):
+        postfix = dict(
+            beta=f"{float(np.min(info.beta)):.3g}",
+            in_S=f"{float(np.mean(info.fraction_in_set)):.2f}",
+            distinct=int(np.sum(info.num_distinct)),
+            acc=f"{float(np.mean(info.acceptance)):.2f}",
         )
-        bar.close()
+        return len(run.infos), postfix
+
+    def finish(self, run, stop_reason):
+        states, num_chains = run.states, run.num_chains
         fraction = np.asarray(jax.device_get(jnp.mean(states.in_set, axis=1)), dtype=np.float64)
         log_z = np.asarray(jax.device_get(states.log_z), dtype=np.float64)
         with np.errstate(divide="ignore"):
             chain_log_volume = log_z + np.log(fraction)
         if not np.any(fraction > 0):
-            upper = float(log_volume_from_chains(log_z)[0])
-            raise InfeasibleError(
-                f"smc: no particle reached S after {len(infos)} stages "
-                f"(beta = {float(np.max(jax.device_get(states.beta))):.3g}, stopped by {reason}); "
+            return Infeasible(
+                f"no particle reached S after {len(run.infos)} stages "
+                f"(beta = {float(np.max(jax.device_get(states.beta))):.3g}, stopped by {stop_reason}); "
                 "the bound is the tempered evidence log Z_beta >= log vol(S)",
-                upper,
+                float(log_volume_from_chains(log_z)[0]),
             )
         if not np.all(fraction > 0):
-            raise InfeasibleError(
-                f"smc: {int(np.sum(fraction == 0))} of {num_chains} chains have no particle in S "
-                f"after {len(infos)} stages (stopped by {reason}); S is hard to reach here — "
+            return Infeasible(
+                f"{int(np.sum(fraction == 0))} of {num_chains} chains have no particle in S "
+                f"after {len(run.infos)} stages (stopped by {stop_reason}); S is hard to reach here — "
                 "raise num_samples or max_stages",
                 float(log_volume_from_chains(log_z)[0]),
             )
-        complete = reason == "done"
-        if not complete:
-            warnings.warn(
-                f"smc stopped by {reason} before every chain reached "
-                f"min_fraction_in_set={self.min_fraction_in_set}; returning the in-S particles "
-                "of the last completed stage",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-        final, final_info = step(shard_chains(jax.random.split(k_final, num_chains), num_chains), states, True)
-        return self._tree(target, final, infos, final_info, chain_log_volume, fraction, complete, reason)
+        p = run.programs
+        u, num_ancestors, k_move = p["select"](shard_chains(jax.random.split(run.k_final, num_chains), num_chains), states)
+        moved = p["mutate"](k_move, u, states.beta, states.step_size, True, self.final_moves)
+        final, final_info = p["final"](states, num_ancestors, moved)
+        return self._result(run, final, jax.device_get(final_info), chain_log_volume, fraction, stop_reason)
 
-    def _tree(self, target, states, infos, final_info, chain_log_volume, fraction, complete, reason):
+    def _result(self, run, states, final_info, chain_log_volume, fraction, stop_reason) -> Result:
         u = states.u
-        params = jax.vmap(jax.vmap(target.constrain))(u)
+        params = jax.vmap(jax.vmap(run.target.constrain))(u)
         log_volume, log_volume_se = log_volume_from_chains(chain_log_volume)
-        stages = stack_infos(infos, StageInfo._fields)
-        stages_ds = xr.Dataset(
-            {k: (("chain", "stage"), v) for k, v in stages.items()}
-            | {
-                "log_volume": ("chain", chain_log_volume),
-                "final_fraction_in_set": ("chain", fraction),
-                "final_beta": ("chain", np.asarray(jax.device_get(states.beta), dtype=np.float64)),
-                "final_moves": ("chain", np.asarray(final_info.num_moves)),
-                "final_acceptance": ("chain", np.asarray(final_info.acceptance)),
-                "final_num_distinct": ("chain", np.asarray(final_info.num_distinct)),
-                "final_num_ancestors": ("chain", np.asarray(final_info.num_ancestors)),
-                "final_jump": ("chain", np.asarray(final_info.jump)),
-            }
-        )
+        stages = stack_infos(run.infos, tempered.StageInfo._fields)
+        chain = ("chain",)
+        records = {k: (("chain", "stage"), v) for k, v in stages.items()} | {
+            "log_volume": (chain, chain_log_volume),
+            "final_fraction_in_set": (chain, fraction),
+            "final_beta": (chain, np.asarray(jax.device_get(states.beta), dtype=np.float64)),
+            "final_moves": (chain, np.asarray(final_info.num_moves)),
+            "final_acceptance": (chain, np.asarray(final_info.acceptance)),
+            "final_num_distinct": (chain, np.asarray(final_info.num_distinct)),
+            "final_num_ancestors": (chain, np.asarray(final_info.num_ancestors)),
+            "final_jump": (chain, np.asarray(final_info.jump)),
+            "final_num_divergent": (chain, np.asarray(final_info.num_divergent)),
+            "final_num_refused": (chain, np.asarray(final_info.num_refused)),
+        }
+
         def total(name):
             n = int(np.sum(np.asarray(stages[name], dtype=np.int64))) if stages else 0
             return n + int(np.sum(np.asarray(getattr(final_info, name), dtype=np.int64)))
 
-        grad_evals, grad_evals_executed = total("num_grad_evals"), total("num_grad_evals_executed")
+        u_host = np.asarray(jax.device_get(u))
         attrs = {
-            "method": self.name,
-            "log_volume": log_volume,
-            "log_volume_se": log_volume_se,
-            "num_stages": len(infos),
-            "num_grad_evals": grad_evals,
+            "num_stages": len(run.infos),
+            "num_grad_evals": total("num_grad_evals"),
             # vectorised NUTS builds every tree of a batch as long as its longest one
-            "num_grad_evals_executed": grad_evals_executed,
-            "num_distinct": distinct_rows(u),
+            "num_grad_evals_executed": total("num_grad_evals_executed"),
+            "num_divergent": total("num_divergent"),
+            "num_distinct": count_distinct_rows(u_host.reshape(-1, u_host.shape[-1])),
             # the in-S particles the final moves started from: a floor on real diversity
             "num_distinct_ancestors": int(np.sum(np.asarray(final_info.num_ancestors))),
             "final_jump": float(np.mean(np.asarray(final_info.jump))),
-            "stop_reason": reason,
-            "complete": complete,
             "target_ess": self.target_ess,
             "min_fraction_in_set": self.min_fraction_in_set,
         }
         if math.isnan(log_volume_se):
             attrs["log_volume_se_note"] = "one chain: run num_chains >= 2 for a standard error"
-        return build_tree(
-            {k: np.asarray(v) for k, v in params.items()},
-            {
+        complete = stop_reason == "done"
+        return Result(
+            posterior={k: np.asarray(v) for k, v in params.items()},
+            sample_stats={
                 "in_set": np.asarray(states.in_set),  # computed by the final step on these u
                 "log_weights": np.asarray(jax.device_get(states.log_weights), dtype=np.float64),
             },
-            attrs,
-            {"smc_stages": stages_ds},
+            log_volume=log_volume,
+            log_volume_se=log_volume_se,
+            complete=complete,
+            note=(
+                f"not every chain reached min_fraction_in_set={self.min_fraction_in_set}; "
+                "returning the in-S particles of the last completed stage"
+            ),
+            attrs=attrs,
+            stages=records,
         )
+
+
+class _Run:
+    """Host-side record of one ``smc`` run: compiled programs, populations, stage infos."""
+
+    def __init__(self, target, programs, states, chain_keys, k_final, num_chains, infos):
+        self.target, self.programs, self.states = target, programs, states
+        self.chain_keys, self.k_final, self.num_chains, self.infos = chain_keys, k_final, num_chains, infos
+
+
+def _programs(config: SMC, target, num_particles: int) -> dict:
+    """The kernels' pieces, vectorised over populations and compiled once per shape.
+
+    ``mutate`` (the NUTS moves, nearly all of the compile time) serves both kernels;
+    programs are shared across problems that differ only in their data (``Target.jit``).
+    """
+    on_chains = partial(jax.vmap, in_axes=(0, 0, 0, 0, None, None))
+    return {
+        "init": target.jit(
+            lambda t: jax.vmap(partial(tempered.init, t, config, num_particles=num_particles)),
+            ("smc-init", config, num_particles),
+        ),
+        "fold": jax.jit(jax.vmap(jax.random.fold_in, in_axes=(0, None))),
+        "reweight": target.jit(lambda t: jax.vmap(partial(tempered.reweight, config)), ("smc-reweight", config)),
+        "mutate": target.jit(lambda t: on_chains(partial(tempered.mutate, t, config)), ("smc-mutate", config)),
+        "update": target.jit(lambda t: jax.vmap(partial(tempered.update, t, config)), ("smc-update", config)),
+        "select": target.jit(lambda t: jax.vmap(restricted.select), ("smc-select",)),
+        "final": target.jit(lambda t: jax.vmap(partial(restricted.update, t)), ("smc-final",)),
+    }

@@ -7,10 +7,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._errors import InfeasibleError
-from .constraints import Constraint
-from .nets import MLP
-from .plugin import consistent
-from .priors import Prior
+from ._constraints import Constraint
+from ._nets import MLP
+from ._plugin import consistent
+from ._priors import Prior
 
 __all__ = ["Problem"]
 

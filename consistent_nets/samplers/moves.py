@@ -1,8 +1,8 @@
-"""Pure-JAX pieces of the population samplers: tempering, NUTS moves, bookkeeping.
+"""The mutation of population samplers: NUTS (or HMC) moves of every particle.
 
-Everything here works on one population ``u`` of shape ``(num_particles, dim)`` in the
-unconstrained space; the drivers ``vmap`` it over independent chains. NUTS itself is
-BlackJAX's kernel; resampling is BlackJAX's systematic resampler.
+Works on one population ``u`` of shape ``(num_particles, dim)`` in the unconstrained
+space; the samplers ``vmap`` it over independent populations. NUTS and HMC are
+BlackJAX's kernels.
 """
 
 from __future__ import annotations
@@ -12,67 +12,12 @@ from typing import NamedTuple
 import blackjax
 import jax
 import jax.numpy as jnp
-from blackjax.smc import resampling
-from jax.scipy.special import logsumexp
 
-__all__ = [
-    "MoveInfo",
-    "next_beta",
-    "relative_ess",
-    "nuts_moves",
-    "count_distinct",
-    "population_scale",
-]
+__all__ = ["MOVE_KERNELS", "MoveInfo", "nuts_moves"]
 
 _nuts_kernel = blackjax.nuts.build_kernel()
 _hmc_kernel = blackjax.hmc.build_kernel()
 MOVE_KERNELS = ("nuts", "hmc")
-
-
-def relative_ess(log_weights: jax.Array) -> jax.Array:
-    """Kish effective sample size of normalised ``exp(log_weights)`` divided by N."""
-    w = jax.nn.softmax(log_weights)
-    return 1.0 / (jnp.sum(w**2) * log_weights.shape[0])
-
-
-def next_beta(beta, penalty, target_ess: float, beta_max: float, num_bisection: int = 60):
-    """Largest ``beta' <= beta_max`` with relative ESS of ``exp(-(beta' - beta) g) >= target_ess``.
-
-    Bisection on ``log(beta' - beta)`` so the step is found at any scale, from the
-    first step off the prior (``1/g`` may be 1e-4) to the last ones (1e6 and more).
-    """
-    room = jnp.maximum(beta_max - beta, 0.0)
-    ess_at = lambda delta: relative_ess(-delta * penalty)  # noqa: E731
-    take_all = ess_at(room) >= target_ess
-
-    def body(_, bounds):
-        lo, hi = bounds
-        mid = 0.5 * (lo + hi)
-        ok = ess_at(jnp.exp(mid)) >= target_ess
-        return jnp.where(ok, mid, lo), jnp.where(ok, hi, mid)
-
-    lo = jnp.log(jnp.maximum(room, 1e-30)) - 60.0
-    hi = jnp.log(jnp.maximum(room, 1e-30))
-    lo, _ = jax.lax.fori_loop(0, num_bisection, body, (lo, hi))
-    return jnp.where(take_all, beta_max, beta + jnp.exp(lo))
-
-
-def resample(rng_key, log_weights: jax.Array) -> jax.Array:
-    """Systematic resampling indices for one population."""
-    n = log_weights.shape[0]
-    return resampling.systematic(rng_key, jax.nn.softmax(log_weights), n)
-
-
-def count_distinct(u: jax.Array) -> jax.Array:
-    """Number of distinct rows of ``u`` (exact equality, via a fixed random projection)."""
-    direction = jax.random.normal(jax.random.key(17), (u.shape[1],), dtype=u.dtype)
-    keys = jnp.sort(u @ direction)
-    return 1 + jnp.sum(keys[1:] != keys[:-1])
-
-
-def population_scale(u: jax.Array, floor: float = 1e-6) -> jax.Array:
-    """Diagonal inverse mass matrix: per-coordinate variance of the population."""
-    return jnp.maximum(jnp.var(u, axis=0), floor)
 
 
 class MoveInfo(NamedTuple):
@@ -191,5 +136,3 @@ def nuts_moves(
     return states.position, step_size, info
 
 
-def log_mean_exp(x: jax.Array) -> jax.Array:
-    return logsumexp(x) - jnp.log(x.shape[0])

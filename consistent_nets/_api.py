@@ -5,30 +5,17 @@ from __future__ import annotations
 import jax
 import numpy as np
 
-from .problem import Problem
+from ._checks import check_int, check_key
+from ._output import to_tree
+from ._problem import Problem
+from ._target import make_target
+from ._trees import posterior_params
 from .samplers import SAMPLERS, Sampler
-from .samplers.base import check_positive_int
-from .target import make_target
+from .samplers.driver import run
 
 __all__ = ["sample", "predict", "METHODS"]
 
 METHODS = tuple(SAMPLERS)
-
-
-def _check_key(rng_key) -> jax.Array:
-    if rng_key is None:
-        raise ValueError("rng_key is required: pass e.g. jax.random.key(0)")
-    try:
-        key = jax.numpy.asarray(rng_key)
-    except TypeError as err:
-        raise ValueError(f"rng_key must be a JAX PRNG key, got {type(rng_key).__name__}") from err
-    if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
-        if key.shape != ():
-            raise ValueError(f"rng_key must be a single key, got shape {key.shape}")
-        return key
-    if key.shape == (2,) and key.dtype == np.uint32:
-        return jax.random.wrap_key_data(key)
-    raise ValueError("rng_key must be a JAX PRNG key such as jax.random.key(0)")
 
 
 def resolve_method(method) -> Sampler:
@@ -108,11 +95,11 @@ def sample(
     True
     """
     sampler = resolve_method(method)
-    num_samples = check_positive_int("num_samples", num_samples)
-    num_chains = check_positive_int("num_chains", num_chains)
+    num_samples = check_int("num_samples", num_samples)
+    num_chains = check_int("num_chains", num_chains)
     if num_samples < num_chains:
         raise ValueError(f"num_samples ({num_samples}) must be >= num_chains ({num_chains})")
-    rng_key = _check_key(rng_key)
+    rng_key = check_key(rng_key)
     if isinstance(problem, Problem) and (model_args or model_kwargs):
         extra = [f"{len(model_args)} positional"] if model_args else []
         extra += sorted(model_kwargs)
@@ -121,7 +108,7 @@ def sample(
             "options go on a sampler object, e.g. method=cn.Rejection(max_draws=10_000)"
         )
     target = make_target(problem, *model_args, **model_kwargs)
-    return sampler.run(target, rng_key, num_samples, num_chains, bool(progress_bar))
+    return to_tree(run(sampler, target, rng_key, num_samples, num_chains, bool(progress_bar)))
 
 
 def predict(problem: Problem, tree, X_new) -> np.ndarray:
@@ -144,9 +131,7 @@ def predict(problem: Problem, tree, X_new) -> np.ndarray:
         raise ValueError(f"X_new must have shape (n, {problem.net.d_in}), got {X_new.shape}")
     if not np.all(np.isfinite(X_new)):
         raise ValueError("X_new contains NaN or inf")
-    post = tree["posterior"] if "posterior" in tree.children else None
-    if post is None:
-        raise ValueError("tree must have a posterior group")
-    params = {k: jax.numpy.asarray(post[k].values) for k in problem.net.param_shapes}
-    apply = jax.jit(jax.vmap(jax.vmap(problem.net.apply, in_axes=(0, None)), in_axes=(0, None)))
-    return np.asarray(apply(params, X_new))
+    params, (num_chains, num_draws) = posterior_params(tree, problem.net.param_shapes, owner=repr(problem.net))
+    apply = jax.jit(jax.vmap(problem.net.apply, in_axes=(0, None)))
+    f = np.asarray(apply({k: jax.numpy.asarray(v) for k, v in params.items()}, X_new))
+    return f.reshape(num_chains, num_draws, *f.shape[1:])

@@ -1,43 +1,56 @@
-"""Building the ArviZ DataTree every method returns."""
+"""The ArviZ DataTree every method returns: built here, and only here, from a ``Result``."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-import arviz_base as azb
 import numpy as np
-import xarray as xr
 
-__all__ = ["build_tree", "split_chains"]
+__all__ = ["build_tree", "to_tree"]
 
 
-def _strip_timestamps(tree: xr.DataTree) -> xr.DataTree:
+def _strip_timestamps(tree):
     # same key -> identical tree: creation timestamps would make equal runs differ
     for node in tree.subtree:
         node.attrs.pop("created_at", None)
     return tree
 
 
-def split_chains(draws: Mapping[str, np.ndarray], num_chains: int) -> dict[str, np.ndarray]:
-    """Reshape ``(num_chains * k, ...)`` flat draws to ``(num_chains, k, ...)``."""
-    out = {}
-    for name, value in draws.items():
-        value = np.asarray(value)
-        k = value.shape[0] // num_chains
-        out[name] = value[: num_chains * k].reshape((num_chains, k) + value.shape[1:])
-    return out
+def to_tree(result):
+    """The DataTree of a sampler's :class:`~consistent_nets.samplers.result.Result`.
+
+    Groups: ``posterior`` (one variable per site, dims ``chain, draw, ...``),
+    ``sample_stats`` (``in_set`` and the method's per-draw statistics) and, when the
+    method records stages, ``"<method>_stages"``. Attrs: ``method``, ``log_volume``,
+    ``log_volume_se``, ``complete``, ``stop_reason`` and the method's own.
+    """
+    import xarray as xr
+
+    attrs = {
+        "method": result.attrs.get("method", "unknown"),
+        "log_volume": result.log_volume,
+        "log_volume_se": result.log_volume_se,
+        **result.attrs,
+    }
+    groups = {}
+    if result.stages:
+        groups[f"{attrs['method']}_stages"] = xr.Dataset(dict(result.stages))
+    return build_tree(result.posterior, result.sample_stats, attrs, groups)
 
 
 def build_tree(
     posterior: Mapping[str, np.ndarray],
     sample_stats: Mapping[str, np.ndarray],
     attrs: Mapping[str, object],
-    extra_groups: Mapping[str, xr.Dataset] | None = None,
-) -> xr.DataTree:
+    extra_groups: Mapping[str, object] | None = None,
+):
     """A DataTree with ``posterior`` and ``sample_stats`` (dims ``chain, draw``) and root attrs.
 
     Attribute values must be numbers or strings so that ``to_netcdf`` round-trips.
     """
+    import arviz_base as azb
+    import xarray as xr
+
     tree = azb.from_dict(
         {
             "posterior": {k: np.asarray(v) for k, v in posterior.items()},

@@ -20,8 +20,8 @@ from jax.flatten_util import ravel_pytree
 from numpyro import handlers
 from numpyro.distributions import biject_to
 
-from .plugin import is_consistent_site
-from .problem import Problem
+from ._plugin import is_consistent_site
+from ._problem import Problem
 
 __all__ = ["Target", "make_target"]
 

@@ -10,30 +10,32 @@ Each constraint maps network outputs ``f`` of shape ``(n, d_out)`` and targets `
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._errors import check_real, parse_spec
+from ._checks import check_real
 
-__all__ = ["Constraint", "Margin", "Tube", "parse_constraint", "SLACK_CAP"]
+__all__ = ["Constraint", "Margin", "Tube", "SLACK_CAP"]
 
 #: per-point slack is capped here inside the penalty, so that ``g`` and ``beta * g`` stay
 #: finite in float32 for ``beta`` up to ~1e8 and any weights; 0 on S and > 0 off S still hold.
 SLACK_CAP = 1e6
 
 
+@dataclass(frozen=True)
 class Constraint:
     """Base class: subclasses define the three functions of ``(outputs, y)``.
 
-    Constraints compare (and hash) by type and parameters: ``Margin(0.0) == Margin(0)``.
+    Constraints are frozen dataclasses: they compare and hash by type and parameters,
+    ``Margin(0.0) == Margin(0)``.
     """
 
-    def __eq__(self, other) -> bool:
-        return type(other) is type(self) and vars(other) == vars(self)
-
-    def __hash__(self) -> int:
-        return hash((type(self), tuple(sorted(vars(self).items()))))
+    def spec(self) -> str:
+        """A ``"kind:number"`` string that rebuilds the constraint."""
+        raise NotImplementedError
 
     def prepare_labels(self, y, d_out: int) -> jax.Array:
         raise NotImplementedError
@@ -83,6 +85,7 @@ def _check_finite_labels(y: np.ndarray) -> None:
         raise ValueError("y contains NaN or inf")
 
 
+@dataclass(frozen=True)
 class Margin(Constraint):
     """Classification with margin ``m >= 0``.
 
@@ -91,8 +94,10 @@ class Margin(Constraint):
     labels in ``0..d_out-1`` and S = {w : f_y(x_i) - max_{k != y} f_k(x_i) >= m}.
     """
 
-    def __init__(self, m: float = 0.0):
-        self.m = check_real("m", m, minimum=0.0, strict=False, what="Margin")
+    m: float = 0.0
+
+    def __post_init__(self):
+        object.__setattr__(self, "m", check_real("m", self.m, minimum=0.0, strict=False, what="Margin"))
 
     def prepare_labels(self, y, d_out: int) -> jax.Array:
         y = np.asarray(y)
@@ -151,18 +156,18 @@ class Margin(Constraint):
         log_p = jax.nn.log_softmax(outputs, axis=-1)
         return -jnp.mean(jnp.take_along_axis(log_p, y[:, None], axis=-1))
 
-    def __repr__(self):
-        return f"Margin({self.m})"
-
     def spec(self) -> str:
         return f"margin:{self.m:g}"
 
 
+@dataclass(frozen=True)
 class Tube(Constraint):
     """Regression: S = {w : |f(x_i) - y_i| <= eps for every point and output}, eps > 0."""
 
-    def __init__(self, eps: float):
-        self.eps = check_real("eps", eps, minimum=0.0, what="Tube")
+    eps: float
+
+    def __post_init__(self):
+        object.__setattr__(self, "eps", check_real("eps", self.eps, minimum=0.0, what="Tube"))
 
     def prepare_labels(self, y, d_out: int) -> jax.Array:
         y = np.asarray(y)
@@ -193,13 +198,5 @@ class Tube(Constraint):
     def training_loss(self, outputs, y):
         return jnp.mean(jnp.square(outputs - y))
 
-    def __repr__(self):
-        return f"Tube({self.eps})"
-
     def spec(self) -> str:
         return f"tube:{self.eps:g}"
-
-
-def parse_constraint(spec: str) -> Constraint:
-    """``"margin:0"`` -> ``Margin(0.0)``, ``"tube:0.1"`` -> ``Tube(0.1)``."""
-    return parse_spec("constraint", spec, {"margin": Margin, "tube": Tube}, "'margin:0' or 'tube:0.1'")

@@ -8,7 +8,7 @@ import numpyro
 import numpyro.distributions as dist
 from numpyro.primitives import Messenger
 
-from .constraints import Constraint
+from ._constraints import Constraint
 
 __all__ = ["consistent", "temper", "CONSISTENT"]
 

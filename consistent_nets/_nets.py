@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
@@ -21,25 +22,29 @@ ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
 ODD_ACTIVATIONS = frozenset({"tanh", "identity"})
 
 
+@dataclass(frozen=True)
 class MLP:
     """A fully connected network ``h <- act(h @ w_l + b_l)``, the last layer linear.
 
     Parameters
     ----------
     sizes : sequence of int
-        Layer widths including input and output, e.g. ``[2, 3, 1]``.
+        Layer widths including input and output, e.g. ``[2, 3, 1]`` (stored as a tuple).
     activation : str
         One of ``"tanh"``, ``"relu"``, ``"gelu"``, ``"sigmoid"``, ``"identity"``.
 
     Notes
     -----
     Parameters are a dict ``{"w0": (d0, d1), "b0": (d1,), "w1": (d1, d2), ...}``.
-    ``sizes=[2, 1]`` is a linear model.
+    ``sizes=[2, 1]`` is a linear model. A frozen dataclass: networks compare and hash by
+    value, so equal networks share compiled programs.
 
     Examples
     --------
     >>> import jax.numpy as jnp
     >>> net = MLP([2, 3, 1])
+    >>> net
+    MLP(sizes=(2, 3, 1), activation='tanh')
     >>> net.num_params
     13
     >>> params = {k: jnp.zeros(s) for k, s in net.param_shapes.items()}
@@ -47,7 +52,11 @@ class MLP:
     (5, 1)
     """
 
-    def __init__(self, sizes: Sequence[int], activation: str = "tanh"):
+    sizes: tuple[int, ...]
+    activation: str = "tanh"
+
+    def __post_init__(self):
+        sizes = self.sizes
         try:
             sizes = list(sizes)
         except TypeError:
@@ -56,13 +65,11 @@ class MLP:
             raise ValueError(f"sizes must list at least input and output widths, got {sizes}")
         if any(not isinstance(s, numbers.Integral) or isinstance(s, bool) or s < 1 for s in sizes):
             raise ValueError(f"sizes must be positive integers, got {sizes}")
-        sizes = [int(s) for s in sizes]
-        if not isinstance(activation, str) or activation not in ACTIVATIONS:
+        if not isinstance(self.activation, str) or self.activation not in ACTIVATIONS:
             raise ValueError(
-                f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}"
+                f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}"
             )
-        self.sizes = tuple(sizes)
-        self.activation = activation
+        object.__setattr__(self, "sizes", tuple(int(s) for s in sizes))
 
     @property
     def d_in(self) -> int:
@@ -100,15 +107,3 @@ class MLP:
         return h
 
     __call__ = apply
-
-    def __repr__(self) -> str:
-        return f"MLP({list(self.sizes)}, activation={self.activation!r})"
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, MLP) and (self.sizes, self.activation) == (
-            other.sizes,
-            other.activation,
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.sizes, self.activation))

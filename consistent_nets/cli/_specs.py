@@ -1,0 +1,60 @@
+"""Command-line specs: ``2-16-1`` architectures, ``box:3`` priors, ``margin:0`` constraints.
+
+Parsing only; nothing here imports JAX until a problem is built.
+"""
+
+from __future__ import annotations
+
+__all__ = ["parse_arch", "parse_prior", "parse_constraint", "build_problem", "DEFAULT_ARCH"]
+
+#: architecture of each shipped dataset when --arch is not given
+DEFAULT_ARCH = {"xor": "2-3-1", "moons": "2-16-16-1", "random-labels": "2-16-1", "teacher": "10-32-32-1", "digits": "64-16-1"}
+
+
+def parse_arch(spec: str) -> list[int]:
+    """``"2-16-1"`` -> ``[2, 16, 1]``; ``ValueError`` naming ``--arch`` otherwise."""
+    try:
+        sizes = [int(s) for s in spec.split("-")]
+    except ValueError:
+        sizes = []
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise ValueError(f"--arch must look like 2-16-16-1 (layer widths), got {spec!r}")
+    return sizes
+
+
+def _parse_spec(argument: str, spec, kinds: dict, example: str):
+    """``kinds[kind](number)`` from a ``"kind:number"`` string such as ``"box:3"``."""
+    kind, _, value = str(spec).partition(":")
+    try:
+        number = float(value) if value else None
+        if kind in kinds and number is not None:
+            return kinds[kind](number)
+    except ValueError as err:
+        raise ValueError(f"{argument} must look like {example}, got {spec!r}: {err}") from None
+    raise ValueError(f"{argument} must look like {example}, got {spec!r}")
+
+
+def parse_prior(spec: str):
+    """``"box:3"`` -> ``BoxPrior(3.0)``, ``"normal:1"`` -> ``NormalPrior(1.0)``."""
+    from .._priors import BoxPrior, NormalPrior
+
+    return _parse_spec("prior", spec, {"box": BoxPrior, "normal": NormalPrior}, "'box:3' or 'normal:1'")
+
+
+def parse_constraint(spec: str):
+    """``"margin:0"`` -> ``Margin(0.0)``, ``"tube:0.1"`` -> ``Tube(0.1)``."""
+    from .._constraints import Margin, Tube
+
+    return _parse_spec("constraint", spec, {"margin": Margin, "tube": Tube}, "'margin:0' or 'tube:0.1'")
+
+
+def build_problem(dataset: str, arch: str, activation: str, prior: str, constraint: str, n: int | None, data_seed: int):
+    """The Problem a ``sample`` run describes (also rebuilt by ``diagnose`` from attrs)."""
+    import consistent_nets as cn
+
+    net = cn.MLP(parse_arch(arch), activation=activation)
+    prior_obj, constraint_obj = parse_prior(prior), parse_constraint(constraint)
+    if dataset == "xor":
+        n = None  # XOR has its four points whatever a saved run recorded
+    X, y = cn.datasets.load(dataset, n=n, seed=data_seed, net=net, prior=prior_obj)
+    return cn.Problem(net, X, y, prior=prior_obj, constraint=constraint_obj)

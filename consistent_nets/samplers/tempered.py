@@ -1,0 +1,163 @@
+"""The tempering kernel of ``smc``: one adaptive stage on one population (pure functions).
+
+Target path ``pi_beta(u) ∝ prior(u) exp(-beta g(u))`` from ``beta = 0`` (exact prior
+draws) upwards. One stage: choose the next beta by bisection so the relative ESS of the
+incremental weights ``exp(-(beta' - beta) g)`` falls to ``target_ess`` (at most
+``max_beta_ratio`` times the current beta); accumulate ``log Z_beta``; resample
+(systematic); move every particle with NUTS (BlackJAX) using a diagonal mass matrix
+from the population and a step size adapted to the acceptance, repeating moves until
+particles have travelled (``jump_target``). A population is done when a fraction
+``min_fraction_in_set`` of it lies in S (or beta reaches ``beta_max``); a done
+population passes through unchanged.
+
+As in BlackJAX (``smc/tempered.py``), :func:`init` and :func:`step` are pure functions
+of a NamedTuple state; ``config`` is the :class:`~consistent_nets.SMC` object. A step is
+the composition ``reweight -> mutate -> update``; the driver compiles ``mutate`` once
+and shares it with the restricted kernel (:mod:`.restricted`), which is where almost
+all of the compile time goes.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from .moves import MoveInfo, nuts_moves
+from .population import initial_population
+from .tempering import count_distinct, log_mean_exp, next_beta, population_scale, relative_ess, resample
+
+__all__ = ["SMCState", "StageInfo", "Reweighted", "init", "reweight", "mutate", "update", "step"]
+
+
+class SMCState(NamedTuple):
+    u: jax.Array  # (N, dim) unconstrained particles
+    penalty: jax.Array  # (N,)
+    in_set: jax.Array  # (N,)
+    beta: jax.Array
+    log_z: jax.Array  # log Z_beta estimate
+    step_size: jax.Array
+    log_weights: jax.Array  # (N,) last incremental weights, before resampling
+    done: jax.Array
+
+
+class StageInfo(NamedTuple):
+    beta: jax.Array
+    ess: jax.Array  # relative ESS of the incremental weights
+    acceptance: jax.Array
+    step_size: jax.Array
+    fraction_in_set: jax.Array
+    num_distinct: jax.Array
+    num_moves: jax.Array
+    num_grad_evals: jax.Array  # leapfrog steps the trajectories used
+    num_grad_evals_executed: jax.Array  # leapfrog steps computed (a batch waits for its longest tree)
+    num_divergent: jax.Array  # divergent NUTS transitions over particles and moves
+    jump: jax.Array  # mean squared whitened jump per coordinate over the stage's moves
+    num_ancestors: jax.Array  # distinct particles the moves started from (after resampling)
+    log_z: jax.Array
+    active: jax.Array
+
+
+class Reweighted(NamedTuple):
+    """The population after reweighting and resampling, before the moves."""
+
+    beta: jax.Array
+    log_weights: jax.Array  # incremental weights of the particles before resampling
+    u: jax.Array  # resampled particles
+    num_ancestors: jax.Array
+    move_key: jax.Array
+
+
+def init(target, config, rng_key, num_particles: int) -> SMCState:
+    """``num_particles`` exact prior draws at ``beta = 0``."""
+    u, penalty, in_set = initial_population(target, rng_key, num_particles)
+    return SMCState(
+        u=u,
+        penalty=penalty,
+        in_set=in_set,
+        beta=jnp.zeros(()),
+        log_z=jnp.zeros(()),
+        step_size=jnp.asarray(0.5),
+        log_weights=jnp.zeros(num_particles),
+        done=jnp.mean(in_set) >= config.min_fraction_in_set,
+    )
+
+
+def reweight(config, rng_key, state: SMCState) -> Reweighted:
+    """Next beta (ESS bisection, capped ratio), incremental weights, systematic resampling."""
+    k_resample, k_move = jax.random.split(rng_key)
+    beta = next_beta(state.beta, state.penalty, config.target_ess, config.beta_max)
+    beta = jnp.where(state.beta > 0, jnp.minimum(beta, state.beta * config.max_beta_ratio), beta)
+    log_weights = -(beta - state.beta) * state.penalty
+    u = state.u[resample(k_resample, log_weights)]
+    return Reweighted(beta, log_weights, u, count_distinct(u), k_move)
+
+
+def mutate(target, config, rng_key, u, beta, step_size, restrict_to_set, max_moves):
+    """NUTS (or HMC) moves of every particle at ``beta`` until they decorrelate.
+
+    ``restrict_to_set`` and ``max_moves`` may be traced, so one compiled program serves
+    the tempering stages and the restricted final phase.
+    """
+    return nuts_moves(
+        rng_key,
+        u,
+        lambda x: target.tempered_logdensity(x, beta),
+        target.in_set,
+        step_size,
+        population_scale(u),
+        min_moves=config.min_moves,
+        max_moves=max_moves,
+        jump_target=config.jump_target,
+        max_num_doublings=config.max_tree_depth,
+        target_accept=config.target_accept,
+        restrict_to_set=restrict_to_set,
+        batch_size=config.batch_size,
+        kernel=config.kernel,
+    )
+
+
+def update(target, config, state: SMCState, reweighted: Reweighted, moved) -> tuple[SMCState, StageInfo]:
+    """The new state after the moves; a population that was already done is unchanged."""
+    u, step_size, move = moved
+    move: MoveInfo
+    _, penalty, in_set = jax.vmap(target.terms)(u)
+    fraction = jnp.mean(in_set)
+    beta = reweighted.beta
+    new = SMCState(
+        u=u,
+        penalty=penalty,
+        in_set=in_set,
+        beta=beta,
+        log_z=state.log_z + log_mean_exp(reweighted.log_weights),
+        step_size=step_size,
+        log_weights=reweighted.log_weights,
+        done=(fraction >= config.min_fraction_in_set) | (beta >= config.beta_max),
+    )
+    active = ~state.done
+    new = jax.tree.map(lambda a, b: jnp.where(active, a, b), new, state)
+    info = StageInfo(
+        beta=new.beta,
+        ess=relative_ess(reweighted.log_weights),
+        acceptance=move.acceptance,
+        step_size=step_size,
+        fraction_in_set=fraction,
+        num_distinct=count_distinct(u),
+        num_moves=move.num_moves,
+        num_grad_evals=jnp.where(active, move.num_grad_evals, 0),
+        num_grad_evals_executed=jnp.where(active, move.num_grad_evals_executed, 0),
+        num_divergent=jnp.where(active, move.num_divergent, 0),
+        jump=move.jump,
+        num_ancestors=reweighted.num_ancestors,
+        log_z=new.log_z,
+        active=active,
+    )
+    return new, info
+
+
+def step(target, config, rng_key, state: SMCState) -> tuple[SMCState, StageInfo]:
+    """One tempering stage of one population: ``update(mutate(reweight(state)))``."""
+    r = reweight(config, rng_key, state)
+    moved = mutate(target, config, r.move_key, r.u, r.beta, state.step_size, False, config.max_moves)
+    return update(target, config, state, r, moved)
