@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import consistent_nets as cn
+from conftest import XOR_LOG_VOLUME
 from consistent_nets.samplers.anneal import Anneal
 
 SMALL = dict(num_stages=10, num_warmup=40, num_steps=20)
@@ -31,9 +32,18 @@ def test_anneal_draws_in_set_and_stage_records(xor_anneal, xor_problem):
     assert np.isfinite(xor_anneal.attrs["log_volume"]) and xor_anneal.attrs["log_volume_se"] > 0
 
 
-def test_anneal_log_volume_in_the_right_range(xor_anneal):
-    """Thermodynamic integration over 10 stages: biased but in range (exact -5.19)."""
-    assert abs(xor_anneal.attrs["log_volume"] - (-5.191)) < 1.5
+#: thermodynamic integration with SMALL over 10 keys (100..109): mean -4.695, sd 0.256
+#: (SE of the mean 0.081); the per-run SEs averaged 0.240. Biased 0.50 above the exact
+#: -5.191: ten stages are too few for the trapezoid rule, and mode weights are uncorrected.
+SMALL_MEAN, SMALL_MEAN_SE = -4.695, 0.081
+
+
+def test_anneal_log_volume_matches_its_measured_mean(xor_anneal):
+    """Within 4 combined SEs (its own and the measured mean's) of the measured mean."""
+    log_volume, se = xor_anneal.attrs["log_volume"], xor_anneal.attrs["log_volume_se"]
+    assert abs(log_volume - SMALL_MEAN) <= 4 * (se**2 + SMALL_MEAN_SE**2) ** 0.5
+    # and the bias is real: the exact value is far outside that band
+    assert SMALL_MEAN - XOR_LOG_VOLUME > 4 * SMALL_MEAN_SE
 
 
 def test_anneal_takes_a_user_schedule(xor_problem):

@@ -7,11 +7,8 @@ import numpyro.distributions as dist
 import pytest
 
 import consistent_nets as cn
+from conftest import XOR_LOG_VOLUME
 from consistent_nets.diagnostics.two_sample import energy_test
-from consistent_nets.samplers.moves import nuts_moves
-from consistent_nets.samplers.tempering import next_beta, relative_ess
-
-XOR_LOG_VOLUME = -5.191  # exact reference (issue: -5.191 ± 0.003)
 
 
 def _probe_outputs(problem, tree):
@@ -42,10 +39,9 @@ def test_smc_returns_only_draws_in_set(xor_smc, xor_problem):
 
 def test_smc_log_volume_matches_exact(xor_smc):
     log_volume, se = xor_smc.attrs["log_volume"], xor_smc.attrs["log_volume_se"]
-    assert abs(log_volume - XOR_LOG_VOLUME) <= 0.1
-    # the SE is honest: the error is within 4 of them (a 4-chain SE is itself noisy)
+    # the SE is honest: the error is within 4 of them (+ 3 SEs of the exact value's own 0.003)
     assert 0 < se < 0.2
-    assert abs(log_volume - XOR_LOG_VOLUME) <= 4 * se + 0.02
+    assert abs(log_volume - XOR_LOG_VOLUME) <= 4 * se + 0.01
 
 
 def test_smc_with_hmc_moves_is_exact_on_xor(xor_problem, xor_rejection):
@@ -55,7 +51,7 @@ def test_smc_with_hmc_moves_is_exact_on_xor(xor_problem, xor_rejection):
                      rng_key=jax.random.key(3), progress_bar=False)
     log_volume, se = tree.attrs["log_volume"], tree.attrs["log_volume_se"]
     assert 0 < se < 0.25
-    assert abs(log_volume - XOR_LOG_VOLUME) <= 4 * se + 0.02
+    assert abs(log_volume - XOR_LOG_VOLUME) <= 4 * se + 0.01
     assert bool(tree.sample_stats["in_set"].all())
     # fixed-length moves: what the trajectories use is what is computed
     assert tree.attrs["num_grad_evals_executed"] == tree.attrs["num_grad_evals"]
@@ -107,30 +103,6 @@ def test_smc_stage_records(xor_smc):
     )
 
 
-@pytest.mark.parametrize("batch_size", [1, 4, None])
-def test_nuts_moves_count_executed_leapfrog_steps(batch_size):
-    """Executed = used when each particle moves alone; otherwise every particle of a batch
-    runs as long as the batch's longest trajectory (a multiple of the batch size per move)."""
-    u = jax.random.normal(jax.random.key(0), (10, 3)) * np.array([0.1, 1.0, 10.0])
-    logdensity = lambda x: -0.5 * jax.numpy.sum(x**2)  # noqa: E731
-    _, _, info = jax.jit(
-        lambda u: nuts_moves(
-            jax.random.key(1), u, logdensity, lambda x: True, 0.5, jax.numpy.ones(3),
-            min_moves=3, max_moves=3, jump_target=0.0, max_num_doublings=5, target_accept=0.8,
-            batch_size=batch_size,
-        )
-    )(u)
-    used, executed = int(info.num_grad_evals), int(info.num_grad_evals_executed)
-    assert int(info.num_moves) == 3 and used > 0
-    if batch_size == 1:
-        assert executed == used
-    else:
-        # an identity mass on scales 0.1..10 gives trees of different depths
-        assert used < executed <= 10 * 3 * (2**5 - 1)
-        if batch_size is None:
-            assert executed % 10 == 0
-
-
 def _xor_model(with_hidden_bias: bool):
     def model(X, y):
         w0 = numpyro.sample("w0", dist.Uniform(-3, 3).expand([2, 3]).to_event(2))
@@ -150,7 +122,7 @@ def test_smc_runs_a_handwritten_model():
     assert set(tree.posterior.data_vars) == {"w0", "b0", "w1", "b1"}
     assert tree.posterior["w0"].shape == (2, 100, 2, 3)
     # the same network as cn.MLP([2, 3, 1]) under the same prior: the same volume
-    assert abs(tree.attrs["log_volume"] - XOR_LOG_VOLUME) < 0.5
+    assert abs(tree.attrs["log_volume"] - XOR_LOG_VOLUME) <= 4 * tree.attrs["log_volume_se"] + 0.01
 
 
 def test_smc_reports_an_empty_set():
@@ -160,15 +132,6 @@ def test_smc_reports_an_empty_set():
     with pytest.raises(cn.InfeasibleError) as err:
         cn.sample(_xor_model(False), X, y, method="smc", num_samples=200, num_chains=2, rng_key=jax.random.key(3), progress_bar=False)
     assert err.value.log_volume_upper_bound < -10
-
-
-def test_next_beta_hits_target_ess():
-    g = jax.random.exponential(jax.random.key(0), (1000,)) * 50.0
-    beta = next_beta(0.0, g, 0.5, 1e8)
-    np.testing.assert_allclose(float(relative_ess(-beta * g)), 0.5, atol=1e-3)
-    # no room left: stays at beta_max; nothing to weigh: jumps to beta_max
-    assert float(next_beta(1e8, g, 0.5, 1e8)) == 1e8
-    assert float(next_beta(2.0, g * 0, 0.5, 1e8)) == 1e8
 
 
 def test_smc_rejects_bad_options(xor_problem):
@@ -183,7 +146,7 @@ def test_smc_in_chunks_bounds_memory_and_stays_valid(xor_problem):
         xor_problem, method=cn.SMC(batch_size=16), num_samples=200, rng_key=jax.random.key(0), progress_bar=False
     )
     assert bool(tree.sample_stats["in_set"].all())
-    assert abs(tree.attrs["log_volume"] - XOR_LOG_VOLUME) < 0.3
+    assert abs(tree.attrs["log_volume"] - XOR_LOG_VOLUME) <= 4 * tree.attrs["log_volume_se"] + 0.01
     # copies whose every restricted move was refused stay copies: counted, not hidden
     assert tree.attrs["num_distinct_ancestors"] <= tree.attrs["num_distinct"] <= 200
     assert tree.attrs["num_distinct"] >= 150

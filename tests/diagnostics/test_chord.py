@@ -1,0 +1,29 @@
+"""The chord test: exact draws pass, the SGD heuristic fails; positions are uniform under a normal prior."""
+
+import jax
+import numpy as np
+
+import consistent_nets as cn
+from consistent_nets.diagnostics import chord
+from consistent_nets.diagnostics.draws import flat_params
+
+
+def test_chord_passes_exact_and_fails_sgd(xor_problem, exact, xor_sgd):
+    params, _ = exact
+    sub = {k: v[:800] for k, v in params.items()}
+    good, u = chord.chord_check(xor_problem, sub, jax.random.key(0))
+    assert good.p_value > 0.01 and u.size == 800
+    # Kolmogorov distance of 800 uniforms: 99.9 % quantile ≈ 1.95 / sqrt(800)
+    assert good.statistic < 1.95 / np.sqrt(800)
+    bad, u_sgd = chord.chord_check(xor_problem, flat_params(xor_sgd, xor_problem.net)[0], jax.random.key(0))
+    assert bad.p_value < 1e-6 and bad.statistic > 0.2
+    # the SGD heuristic stops at the boundary: chord positions pile up at 0 and 1
+    assert np.mean((u_sgd < 0.05) | (u_sgd > 0.95)) > 0.5
+
+
+def test_chord_positions_under_a_normal_prior_are_uniform():
+    X, y = cn.datasets.xor()
+    problem = cn.Problem(cn.MLP([2, 3, 1]), X, y, cn.NormalPrior(1.5), cn.Margin(0.0))
+    tree = cn.sample(problem, method="rejection", num_samples=250, rng_key=jax.random.key(3), progress_bar=False)
+    result, _ = chord.chord_check(problem, flat_params(tree, problem.net)[0], jax.random.key(1))
+    assert result.p_value > 0.01
