@@ -26,8 +26,7 @@ __all__ = [
 
 def relative_ess(log_weights: jax.Array) -> jax.Array:
     """Kish effective sample size of normalised ``exp(log_weights)`` divided by N (BlackJAX's ESS)."""
-    w = jax.nn.softmax(log_weights)
-    return 1.0 / (jnp.sum(w**2) * log_weights.shape[0])
+    return ess(log_weights) / log_weights.shape[0]
 
 
 def next_beta(beta, penalty, target_ess: float, beta_max: float, num_bisection: int = 60):
