@@ -39,7 +39,9 @@ def _xor_problem():
 
 
 def _run(name):
-    return cn.sample(_xor_problem(), num_chains=2, rng_key=jax.random.key(7), progress_bar=False, **CONFIGS[name])
+    return cn.sample(
+        _xor_problem(), num_chains=2, rng_key=jax.random.key(7), progress_bar=False, symmetrize=False, **CONFIGS[name]
+    )
 
 
 def _arrays(name, tree) -> dict[str, np.ndarray]:

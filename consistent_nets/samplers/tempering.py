@@ -25,8 +25,15 @@ __all__ = [
 
 
 def relative_ess(log_weights: jax.Array) -> jax.Array:
-    """Kish effective sample size of normalised ``exp(log_weights)`` divided by N (BlackJAX's ESS)."""
-    return ess(log_weights) / log_weights.shape[0]
+    """Kish effective sample size of normalised ``exp(log_weights)`` divided by N (BlackJAX's ESS).
+
+    The weights are shifted to a maximum of 0 first: BlackJAX computes
+    ``2 logsumexp(w) - logsumexp(2 w)``, which cancels catastrophically in float32 when the
+    log weights are large (``-beta g`` reaches -1e13 at the first steps off the prior, where
+    one unit in the last place is 1e6) and returned an infinite ESS, so beta jumped to
+    ``beta_max`` at once.
+    """
+    return ess(log_weights - jnp.max(log_weights)) / log_weights.shape[0]
 
 
 def next_beta(beta, penalty, target_ess: float, beta_max: float, num_bisection: int = 60):

@@ -1,5 +1,9 @@
 """Tempering pieces: the next beta hits the target ESS, resampling, counting distinct rows."""
 
+import os
+import subprocess
+import sys
+
 import jax
 import numpy as np
 
@@ -32,3 +36,42 @@ def test_count_distinct_counts_equal_rows_once():
     u = jax.random.normal(jax.random.key(0), (5, 3))
     assert int(count_distinct(u)) == 5
     assert int(count_distinct(u[jax.numpy.array([0, 0, 1, 2, 2])])) == 3
+
+
+def test_relative_ess_is_exact_for_large_log_weights():
+    """Log weights -beta g of order -1e11 (the bisection's first trial off the prior): the
+    compiled relative ESS matches a float64 computation on the same values, and the first
+    beta is a small step, not a jump to beta_max. (Unshifted, BlackJAX's
+    ``2 logsumexp(w) - logsumexp(2 w)`` lost every digit under jit and jumped.)"""
+    g = jax.random.uniform(jax.random.key(0), (500,), minval=45.0, maxval=5200.0)
+    compiled = jax.jit(relative_ess)
+    for scale in (1e-3, 1.0, 1e8):
+        log_w = -scale * g
+        w = np.exp(np.asarray(log_w, np.float64) - np.max(np.asarray(log_w, np.float64)))
+        expected = w.sum() ** 2 / (w**2).sum() / w.size
+        np.testing.assert_allclose(float(compiled(log_w)), expected, rtol=1e-4)
+    first = jax.jit(next_beta, static_argnums=(2, 3))(0.0, g, 0.5, 1e8)
+    assert 1e-4 < float(first) < 1e-2
+
+
+FIRST_STEP = """
+import jax, consistent_nets as cn
+from consistent_nets.extend import make_target
+from consistent_nets.samplers import tempered
+from consistent_nets.samplers.tempering import next_beta
+X, y = cn.datasets.random_labels(40, 2, 3)
+target = make_target(cn.Problem(cn.MLP([2, 16, 1]), X, y, cn.BoxPrior(3.0), cn.Margin(0.0)))
+keys = jax.random.split(jax.random.split(jax.random.key(0), 3)[0], 4)
+penalty = jax.vmap(lambda k: tempered.init(target, cn.SMC(), k, 500).penalty)(keys)
+print(float(jax.jit(next_beta, static_argnums=(2, 3))(0.0, penalty[3], 0.5, 1e8)))
+"""
+
+
+def test_first_step_off_the_prior_is_small_with_the_default_compiler():
+    """The population (random labels, key 0, chain 3) on which the unshifted ESS jumped
+    straight to beta_max = 1e8 and never reached S. It needs XLA's default pipeline (the
+    suite's cheaper one does not reassociate), so it runs in a fresh process."""
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    out = subprocess.run([sys.executable, "-c", FIRST_STEP], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert 1e-4 < float(out.stdout.strip().splitlines()[-1]) < 1e-2
