@@ -7,6 +7,7 @@ import numpy as np
 
 from ._checks import check_int, check_key
 from ._output import to_tree
+from ._postprocess import annotate
 from ._problem import Problem
 from ._target import make_target
 from ._trees import posterior_params
@@ -38,6 +39,7 @@ def sample(
     num_chains: int = 4,
     rng_key=None,
     progress_bar: bool = True,
+    symmetrize: bool = True,
     **model_kwargs,
 ):
     """Draw weights uniformly (prior-restricted) from S = {w : the network fits the data}.
@@ -62,13 +64,21 @@ def sample(
         Required. The same key gives the same tree.
     progress_bar : bool
         tqdm bar on a terminal; off under ``CI=true``.
+    symmetrize : bool
+        For a ``Problem`` (an MLP), apply an independent uniform hidden-unit relabelling
+        (and sign flip, for odd activations) to every draw (default ``True``). Exact: the
+        target is invariant under these symmetries; it removes the orbit clumps of
+        resampled SMC particles. ``attrs["symmetrized"]`` records it (always 0 for a
+        hand-written model, whose symmetries the library does not know).
 
     Returns
     -------
     xarray.DataTree
         ``posterior`` (one variable per weight site, dims ``chain, draw, ...``),
         ``sample_stats`` (``in_set`` and method-specific stats), and ``attrs`` with
-        ``method``, ``log_volume``, ``log_volume_se``.
+        ``method``, ``log_volume``, ``log_volume_se``, ``ess`` (the effective number of
+        independent draws in function space: shared ancestry, autocorrelation and
+        between-population spread counted; see ``ess_method``) and ``symmetrized``.
 
     Raises
     ------
@@ -107,8 +117,11 @@ def sample(
             f"model_args must be empty when a Problem is given, got {extra}; sampler "
             "options go on a sampler object, e.g. method=cn.Rejection(max_draws=10_000)"
         )
+    if not isinstance(symmetrize, bool):
+        raise ValueError(f"symmetrize must be True or False, got {symmetrize!r}")
     target = make_target(problem, *model_args, **model_kwargs)
-    return to_tree(run(sampler, target, rng_key, num_samples, num_chains, bool(progress_bar)))
+    result = run(sampler, target, rng_key, num_samples, num_chains, bool(progress_bar))
+    return to_tree(annotate(result, target, rng_key, symmetrize))
 
 
 def predict(problem: Problem, tree, X_new) -> np.ndarray:

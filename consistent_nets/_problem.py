@@ -114,6 +114,16 @@ class Problem:
         params = self.prior.sample_sites(self.net.param_shapes)
         consistent("data", self.net.apply(params, X), y, self.constraint)
 
+    def probe_points(self, rng_key: jax.Array, num_random: int = 16) -> np.ndarray:
+        """The training inputs followed by ``num_random`` uniform points in their bounding
+        box widened by 10 % on each side: where function-space summaries look."""
+        X = np.asarray(self.X)
+        lo, hi = X.min(axis=0), X.max(axis=0)
+        pad = 0.1 * np.maximum(hi - lo, 1e-3)
+        u = np.asarray(jax.random.uniform(rng_key, (num_random, X.shape[1])))
+        random = (lo - pad) + u * (hi - lo + 2 * pad)
+        return np.concatenate([X, random.astype(np.float32)], axis=0)
+
     def outputs(self, params: dict[str, jax.Array], X=None) -> jax.Array:
         return self.net.apply(params, self.X if X is None else X)
 

@@ -158,6 +158,12 @@ class Target:
                 loss += site["infer"]["training_loss"]
         return loss
 
+    def consistency_outputs(self, params: dict[str, jax.Array]) -> jax.Array:
+        """The outputs of every consistency site at constrained ``params``, flattened."""
+        return jnp.concatenate(
+            [jnp.ravel(site["infer"]["outputs"]) for site in self._trace(params).values() if is_consistent_site(site)]
+        )
+
     def in_set_params(self, params: dict[str, jax.Array]) -> jax.Array:
         ok = jnp.array(True)
         for site in self._trace(params).values():

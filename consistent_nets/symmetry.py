@@ -29,6 +29,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -47,6 +48,7 @@ __all__ = [
     "canonicalize",
     "orbit_index",
     "symmetrize",
+    "symmetrize_params",
 ]
 
 
@@ -177,12 +179,27 @@ def orbit_index(element, net: MLP) -> np.ndarray:
     return index
 
 
+def symmetrize_params(posterior: dict, net: MLP, rng_key) -> dict:
+    """Apply an independent uniform group element to every draw of ``(chain, draw, ...)`` sites."""
+    shape = next(iter(posterior.values())).shape[:2]
+    flat = {k: jnp.asarray(np.asarray(posterior[k]).reshape((-1,) + tuple(s))) for k, s in net.param_shapes.items()}
+    keys = jax.random.split(rng_key, shape[0] * shape[1])
+    moved = _symmetrize_fn(net)(flat, keys)
+    return {k: np.asarray(v).reshape(shape + v.shape[1:]) for k, v in moved.items()}
+
+
+@functools.lru_cache(maxsize=16)
+def _symmetrize_fn(net: MLP):
+    return jax.jit(jax.vmap(lambda p, k: transform(p, net, *random_element(k, net))))
+
+
 def symmetrize(tree, problem, rng_key):
     """Exact augmentation: apply an independent uniform group element to every draw.
 
     The target is invariant under the group, so a sample from it stays a sample from it;
     a sample stuck in one orbit becomes orbit-uniform (and then passes the orbit test by
-    construction: run ``diagnose`` on the original tree to see orbit problems).
+    construction: run ``diagnose`` on a tree sampled with ``symmetrize=False`` to see
+    orbit problems). ``cn.sample`` does this by default for a ``cn.Problem``.
 
     Parameters
     ----------
@@ -201,10 +218,7 @@ def symmetrize(tree, problem, rng_key):
         raise ValueError(f"problem must be a cn.Problem with a cn.MLP, got {type(problem).__name__}")
     rng_key = check_key(rng_key)
     params, shape = posterior_params(tree, net.param_shapes, owner=repr(net))
-    keys = jax.random.split(rng_key, shape[0] * shape[1])
-    moved = jax.jit(
-        jax.vmap(lambda p, k: transform(p, net, *random_element(k, net)))
-    )({k: jnp.asarray(v) for k, v in params.items()}, keys)
+    moved = symmetrize_params({k: v.reshape(shape + v.shape[1:]) for k, v in params.items()}, net, rng_key)
     out = tree.copy()
     post = out["posterior"].to_dataset()
     for name, value in moved.items():

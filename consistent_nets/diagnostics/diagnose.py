@@ -12,7 +12,8 @@ from .._checks import check_int, check_level
 from .._problem import Problem
 from .._target import make_target
 from .._trees import posterior_params
-from . import chord, membership, mixing, orbit, two_sample, volume, weights
+from ..samplers.effective import effective_draws
+from . import blocks, chord, membership, mixing, orbit, populations, two_sample, volume, weights
 from .distance import Witness, combine
 from .draws import check_key, check_tree, features, flat_params, outputs, probe_points, subsample
 from .reference import resolve_reference
@@ -31,7 +32,7 @@ def diagnose(
     rng_key=None,
     runs=(),
     alpha: float = 0.01,
-    num_probes: int = 16,
+    num_probes: int = 32,
     max_draws: int = 1000,
     **model_kwargs,
 ) -> Report:
@@ -43,9 +44,14 @@ def diagnose(
         Fraction of draws in S, recomputed from the weights (threshold 1).
     ``rhat``, ``ess``
         Rank-normalised R-hat (< 1.01, raised for short chains to its 99.9 % quantile
-        for independent draws) and bulk ESS (>= min(400, N/4)) of the network
+        for independent draws) and bulk ESS (>= min(400, N/4) for N rows) of the network
         outputs at probe points: the training inputs plus ``num_probes`` uniform points
         in the data's bounding box widened by 10 %.
+    ``populations``
+        Chi-square test that every chain (SMC population, MCMC chain) has the same
+        proportions of draws in the function-space clusters of the pooled sample: mode
+        weights (see :mod:`consistent_nets.diagnostics.populations`; a bias all chains
+        share needs a reference to be seen).
     ``chord``
         Reference-free and exact: the relative position of each draw on a random chord
         of S is Uniform(0, 1) (see :mod:`consistent_nets.diagnostics.chord`). It flags
@@ -57,12 +63,18 @@ def diagnose(
         Cochran's Q test that the log-volume estimates of ``tree``, ``runs`` and the
         reference agree within their SEs; not applicable with fewer than two.
     ``weights``
-        PSIS Pareto k-hat of the final importance weights ``log_weights (chain, draw)``
-        if the sampler stored them; not applicable otherwise.
+        PSIS Pareto k-hat of importance weights ``log_weights (chain, draw)`` for samples
+        whose draws carry them; the library's samplers return unweighted draws, so it is
+        not applicable to them.
     ``reference``
-        Energy distance to the reference sample of the function-space features (sorted
-        training depths, outputs at the random probe points) with a permutation
-        p-value; not applicable without a reference.
+        Two-sample test against every draw of the reference sample on the function-space
+        features (sorted training depths, outputs at the probe points): energy distance
+        (permutation p-value) and per-feature KS, Bonferroni-combined; not applicable
+        without a reference.
+
+    Dependent draws: the p-value checks assume independent draws, so they use one draw
+    per block of dependent draws — SMC particles sharing an ancestor, autocorrelated
+    MCMC draws (:mod:`consistent_nets.diagnostics.blocks`); ``report.info`` says how many.
 
     Verdict: ``passed`` is true when every applicable check passes, p-value checks at
     level ``alpha / k`` with ``k`` the number of applicable p-value checks (Bonferroni:
@@ -84,7 +96,7 @@ def diagnose(
         only the membership, volume and weights checks: the others need a network.
     reference : None, DataTree, "rejection" or "auto"
         A reference sample from uniform on S, or ``"rejection"`` to draw one now
-        (``min(N, 1000)`` exact draws within ``2**22`` prior draws; ``ValueError`` when
+        (``max(N, 2000)`` exact draws, at most 4000, within ``2**22`` prior draws; ``ValueError`` when
         the tree's ``log_volume`` says that is not enough), or ``"auto"``: rejection when
         it fits that budget, none otherwise. With ``None`` the verdict rests on the
         reference-free checks (chord, orbit, mixing, membership), which work at any
@@ -99,7 +111,8 @@ def diagnose(
     num_probes : int
         Random probe points besides the training inputs.
     max_draws : int
-        Draws used by the chord and reference checks (a random subset when more).
+        Draws used by the chord check (a random subset of the independent draws when
+        more).
 
     Returns
     -------
@@ -122,7 +135,8 @@ def diagnose(
     alpha = check_level("alpha", alpha, upper=0.5, closed=True)
     num_probes = check_int("num_probes", num_probes, minimum=0)
     max_draws = check_int("max_draws", max_draws, minimum=20)
-    keys = dict(zip(["probe", "sub", "chord", "ref", "perm", "refsub"], jax.random.split(rng_key, 6)))
+    names = ["probe", "sub", "chord", "ref", "perm", "thin", "refthin", "clusters"]
+    keys = dict(zip(names, jax.random.split(rng_key, len(names))))
 
     checks: dict[str, CheckResult] = {}
     witnesses: list[Witness] = []
@@ -134,35 +148,50 @@ def diagnose(
         checks["membership"] = membership.membership_check(problem, params)
         X_probe = probe_points(problem, keys["probe"], num_probes)
         f = outputs(problem, params, X_probe)
-        checks["rhat"], checks["ess"] = mixing.mixing_checks(f.reshape(num_chains, num_draws, -1))
-        idx = subsample(keys["sub"], num, max_draws)
-        checks["chord"], positions = chord.chord_check(problem, {k: v[idx] for k, v in params.items()}, keys["chord"])
+        # one draw per block of dependent draws (SMC siblings, autocorrelated MCMC draws)
+        block_ids, how = blocks.dependence_blocks(tree, f.reshape(num_chains, num_draws, -1))
+        keep = blocks.thin(keys["thin"], block_ids)
+        chain = keep // num_draws
+        kept = {k: v[keep] for k, v in params.items()}
+        checks["rhat"] = mixing.rhat_check(_per_chain(f[keep], chain))
+        ess, _, _ = effective_draws(f.reshape(num_chains, num_draws, -1), *_structure(tree, how, block_ids))
+        checks["ess"] = mixing.ess_check(ess, num, how)
+        checks["populations"] = populations.populations_check(f[keep], chain, _seed(keys["clusters"]))
+        idx = subsample(keys["sub"], keep.size, max_draws)
+        checks["chord"], positions = chord.chord_check(problem, {k: v[idx] for k, v in kept.items()}, keys["chord"])
         if checks["chord"].applicable:
             witnesses.append(Witness(checks["chord"].statistic, 1, positions.size))
-        checks["orbit"], _ = orbit.orbit_check(problem, params)
+        checks["orbit"], _ = orbit.orbit_check(problem, kept)
         ref_tree, info["reference"] = resolve_reference(reference, tree, problem, keys["ref"], num)
         if ref_tree is not None:
-            ref_params, _ = flat_params(ref_tree, problem.net)
+            ref_params, (ref_chains, ref_draws) = flat_params(ref_tree, problem.net)
             g = outputs(problem, ref_params, X_probe)
-            half = max(max_draws // 2, 10)
+            ref_blocks, _ = blocks.dependence_blocks(ref_tree, g.reshape(ref_chains, ref_draws, -1))
+            ref_keep = blocks.thin(keys["refthin"], ref_blocks)
+            ref_kept = {k: v[ref_keep] for k, v in ref_params.items()}
             X_random = X_probe[problem.num_data :]
-            x = features(problem, params, X_random)[subsample(keys["sub"], num, half)]
-            y = features(problem, ref_params, X_random)[subsample(keys["refsub"], len(g), half)]
+            x = features(problem, kept, X_random)
+            y = features(problem, ref_kept, X_random)
             # the smallest permutation p-value, 1 / (B + 1), must sit well below the
-            # Bonferroni level alpha / 4 (at most four p-value checks)
-            num_permutations = int(math.ceil(16 / alpha)) - 1
-            checks["reference"] = two_sample.energy_check(x, y, keys["perm"], num_permutations)
+            # Bonferroni level alpha / 5 (at most five p-value checks)
+            num_permutations = int(math.ceil(20 / alpha)) - 1
+            checks["reference"] = two_sample.reference_check(x, y, keys["perm"], num_permutations)
             witnesses.append(
                 Witness(
                     *two_sample.max_ks_two_sample(
-                        two_sample.witness_statistics(problem, params, f),
-                        two_sample.witness_statistics(problem, ref_params, g),
+                        two_sample.witness_statistics(problem, kept, f[keep]),
+                        two_sample.witness_statistics(problem, ref_kept, g[ref_keep]),
                     )
                 )
             )
         else:
             checks["reference"] = not_applicable("reference", two_sample.NULL, "no reference sample")
-        info.update(num_draws=num, num_probe_points=int(X_probe.shape[0]))
+        info.update(
+            num_draws=num,
+            num_independent_draws=int(keep.size),
+            dependence=blocks.describe(block_ids, how),
+            num_probe_points=int(X_probe.shape[0]),
+        )
     elif callable(problem):
         target = make_target(problem, *model_args, **model_kwargs)
         params, _ = posterior_params(tree, target.site_shapes)
@@ -194,3 +223,21 @@ def _apply_level(checks: dict[str, CheckResult], alpha: float) -> dict[str, Chec
         c = checks[name]
         out[name] = dataclasses.replace(c, threshold=level, passed=bool(c.p_value >= level))
     return out
+
+
+def _per_chain(f: np.ndarray, chain: np.ndarray) -> np.ndarray:
+    """Rows of ``f`` grouped by chain, each chain cut to the shortest: ``(chain, draw, K)``."""
+    groups = [f[chain == c] for c in np.unique(chain)]
+    length = min(len(g) for g in groups)
+    return np.stack([g[:length] for g in groups])
+
+
+def _structure(tree, how: str, block_ids: np.ndarray) -> tuple[str, np.ndarray | None]:
+    """``(structure, groups)`` for :func:`effective_draws` from how the blocks were formed."""
+    if how == "lineage":
+        return "lineage", block_ids
+    return ("independent", None) if how == "independent" else ("chains", None)
+
+
+def _seed(rng_key) -> int:
+    return int(jax.random.randint(rng_key, (), 0, 2**31 - 1))

@@ -37,12 +37,7 @@ def flat_params(tree, net: MLP) -> tuple[dict[str, np.ndarray], tuple[int, int]]
 
 def probe_points(problem: Problem, rng_key: jax.Array, num_random: int = 16) -> np.ndarray:
     """Training inputs followed by ``num_random`` uniform points in the widened bounding box."""
-    X = np.asarray(problem.X)
-    lo, hi = X.min(axis=0), X.max(axis=0)
-    pad = 0.1 * np.maximum(hi - lo, 1e-3)
-    u = np.asarray(jax.random.uniform(rng_key, (num_random, X.shape[1])))
-    random = (lo - pad) + u * (hi - lo + 2 * pad)
-    return np.concatenate([X, random.astype(np.float32)], axis=0)
+    return problem.probe_points(rng_key, num_random)
 
 
 def outputs(problem: Problem, params: dict[str, np.ndarray], X: np.ndarray) -> np.ndarray:

@@ -30,10 +30,10 @@ from scipy import stats
 
 from .report import CheckResult, not_applicable
 
-__all__ = ["mixing_checks", "rhat_threshold", "RHAT_NULL", "ESS_NULL", "RHAT_THRESHOLD"]
+__all__ = ["rhat_check", "ess_check", "rhat_threshold", "RHAT_NULL", "ESS_NULL", "RHAT_THRESHOLD"]
 
 RHAT_NULL = "chains agree in function space: rank-normalised R-hat of outputs at probes small"
-ESS_NULL = "draws are nearly independent: bulk ESS of outputs at probes >= min(400, N/4)"
+ESS_NULL = "the sample is worth min(400, N/4) independent draws in function space (N rows)"
 RHAT_THRESHOLD = 1.01
 
 
@@ -44,31 +44,37 @@ def rhat_threshold(num_chains: int, num_draws: int, num_probes: int) -> float:
     return float(max(RHAT_THRESHOLD, math.sqrt((n - 1) / n + q / n)))
 
 
-def mixing_checks(f: np.ndarray) -> tuple[CheckResult, CheckResult]:
-    """R-hat and ESS checks from outputs ``f`` of shape ``(chain, draw, probe)``."""
+def rhat_check(f: np.ndarray) -> CheckResult:
+    """R-hat of outputs ``f`` of shape ``(chain, draw, probe)`` of (nearly) independent draws.
+
+    ``diagnose`` passes one draw per dependence block (see :mod:`.blocks`), so the limit
+    computed for independent draws applies to SMC populations and thinned MCMC chains alike.
+    """
     num_chains, num_draws, _ = f.shape
+    if num_chains < 2:
+        return not_applicable("rhat", RHAT_NULL, "one chain: R-hat compares chains (run num_chains >= 2)")
     if num_draws < 4:
-        why = f"only {num_draws} draws per chain (need >= 4)"
-        return not_applicable("rhat", RHAT_NULL, why), not_applicable("ess", ESS_NULL, why)
-    ary = np.moveaxis(f, 2, 0).astype(np.float64)  # (probe, chain, draw)
+        return not_applicable("rhat", RHAT_NULL, f"only {num_draws} independent draws per chain (need >= 4)")
+    varying = np.var(f.reshape(-1, f.shape[2]), axis=0) > 0
+    if not varying.any():
+        return not_applicable("rhat", RHAT_NULL, "outputs are constant across draws")
+    ary = np.moveaxis(f[..., varying], 2, 0).astype(np.float64)  # (probe, chain, draw)
     rhat = np.asarray(array_stats.rhat(ary, chain_axis=-2, draw_axis=-1))
-    ess = np.asarray(array_stats.ess(ary, chain_axis=-2, draw_axis=-1, method="bulk"))
-    finite = np.isfinite(rhat)
-    if not finite.any():
-        why = "outputs are constant across draws"
-        return not_applicable("rhat", RHAT_NULL, why), not_applicable("ess", ESS_NULL, why)
-    worst_rhat = float(np.max(rhat[finite]))
-    worst_ess = float(np.min(ess[np.isfinite(ess)]))
-    total = num_chains * num_draws
-    ess_threshold = float(min(400.0, total / 4))
-    where = f"{num_chains} chains x {num_draws} draws, {f.shape[2]} probe outputs"
-    limit = rhat_threshold(num_chains, num_draws, f.shape[2])
-    rhat_check = CheckResult(
-        "rhat", worst_rhat, math.nan, limit, bool(worst_rhat < limit),
-        RHAT_NULL, f"largest R-hat over probes ({where})",
-    )
-    ess_check = CheckResult(
-        "ess", worst_ess, math.nan, ess_threshold, bool(worst_ess >= ess_threshold),
-        ESS_NULL, f"smallest bulk ESS over probes ({where})",
-    )
-    return rhat_check, ess_check
+    worst = float(np.max(rhat[np.isfinite(rhat)]))
+    limit = rhat_threshold(num_chains, num_draws, ary.shape[0])
+    where = f"{num_chains} chains x {num_draws} independent draws, {ary.shape[0]} probe outputs"
+    return CheckResult("rhat", worst, math.nan, limit, bool(worst < limit), RHAT_NULL, f"largest R-hat over probes ({where})")
+
+
+def ess_check(ess: float, num_rows: int, how: str) -> CheckResult:
+    """Threshold check: the sample is worth ``min(400, rows / 4)`` independent draws.
+
+    ``ess`` is the effective number of independent draws in function space, estimated
+    as the draws' structure requires (:func:`consistent_nets.samplers.effective.effective_draws`):
+    ArviZ's bulk ESS for chains, lineage groups and between-population spread for SMC.
+    """
+    if not math.isfinite(ess):
+        return not_applicable("ess", ESS_NULL, f"no effective sample size ({how})")
+    threshold = float(min(400.0, num_rows / 4))
+    detail = f"effective independent draws of {num_rows} rows in function space ({how})"
+    return CheckResult("ess", float(ess), math.nan, threshold, bool(ess >= threshold), ESS_NULL, detail)

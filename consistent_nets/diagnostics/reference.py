@@ -34,7 +34,7 @@ def resolve_reference(reference, tree, problem, rng_key, num: int):
         return check_tree(reference, "reference"), "given"
     if reference not in ("rejection", "auto"):
         raise ValueError(f"reference must be None, a DataTree, 'rejection' or 'auto', got {reference!r}")
-    num = int(min(num, 1000))
+    num = int(min(max(num, 2000), 4000))
     log_volume = float(tree.attrs.get("log_volume", math.nan))
     if math.isfinite(log_volume) and num * math.exp(-log_volume) > REJECTION_BUDGET:
         message = (

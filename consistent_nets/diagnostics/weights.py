@@ -1,9 +1,12 @@
-"""Importance weights: Pareto k-hat of the final-stage weights, per chain (PSIS).
+"""Importance weights: Pareto k-hat of the draws' own weights, per chain (PSIS).
 
-Population samplers reweight their particles at every stage; when the last incremental
-weights are heavy-tailed the population is dominated by a few particles and its spread
-over S is unreliable. A sampler that stores them does so as a variable ``log_weights``
-of dims ``(chain, draw)`` in ``sample_stats`` (or in any other group of the tree). For
+A sample whose draws carry importance weights (an importance sampler, a population
+returned before resampling) represents the target only through them; when they are
+heavy-tailed a few draws dominate and the sample's spread over S is unreliable. Such a
+sample stores the weights *of the returned draws* as a variable ``log_weights`` of dims
+``(chain, draw)`` in ``sample_stats`` (or in any other group of the tree). The library's
+own samplers return unweighted draws (SMC's final phase resamples the in-S particles
+with equal weights), so for them the check is not applicable. For
 each chain ArviZ's PSIS (Vehtari et al. 2024) fits a generalised Pareto to the upper
 tail; the check passes when every ``k-hat <= min(1 - 1 / log10(S), 0.7)`` with ``S`` the
 number of weights per chain. Without ``log_weights`` the check is not applicable.

@@ -187,6 +187,7 @@ class Anneal(Sampler):
                 f"{len(stats)} of {len(run.betas)} stages; the poorest chain has {keep} draws in S "
                 f"of the {per_chain} asked per chain"
             ),
+            structure="chains",
             attrs={
                 "log_volume_method": "thermodynamic integration over the schedule + log fraction in S",
                 "num_stages": len(betas),

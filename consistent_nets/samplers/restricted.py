@@ -35,11 +35,14 @@ class FinalInfo(NamedTuple):
 
 
 def select(rng_key, state: SMCState):
-    """The in-S particles resampled to the population size, and the key for the moves."""
+    """The in-S particles resampled to the population size, the number of distinct ones,
+    the key for the moves and each new particle's parent index."""
     k_resample, k_move = jax.random.split(rng_key)
-    log_weights = jnp.where(state.in_set, 0.0, -jnp.inf)
-    u = state.u[resample(k_resample, log_weights)]
-    return u, count_distinct(u), k_move
+    # a population with no particle in S passes through (the driver drops its draws)
+    log_weights = jnp.where(state.in_set | ~jnp.any(state.in_set), 0.0, -jnp.inf)
+    ancestors = resample(k_resample, log_weights)
+    u = state.u[ancestors]
+    return u, count_distinct(u), k_move, ancestors
 
 
 def update(target, state: SMCState, num_ancestors, moved) -> tuple[SMCState, FinalInfo]:
@@ -62,6 +65,6 @@ def update(target, state: SMCState, num_ancestors, moved) -> tuple[SMCState, Fin
 
 def step(target, config, rng_key, state: SMCState) -> tuple[SMCState, FinalInfo]:
     """The final phase of one population: ``update(mutate(select(state)))``."""
-    u, num_ancestors, k_move = select(rng_key, state)
+    u, num_ancestors, k_move, _ = select(rng_key, state)
     moved = mutate(target, config, k_move, u, state.beta, state.step_size, True, config.final_moves)
     return update(target, state, num_ancestors, moved)

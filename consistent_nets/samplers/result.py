@@ -33,6 +33,16 @@ class Result:
     stages : dict[str, tuple[tuple[str, ...], numpy.ndarray]]
         Per-stage (or per-chain) records as ``name -> (dims, values)``; they become the
         group ``"<method>_stages"``.
+    structure : {"independent", "chains", "lineage"}
+        How the draws depend on each other, for counting effective draws
+        (:mod:`.effective`): independent rows, MCMC chains, or SMC populations whose
+        particles share ancestors.
+    ancestry : list of numpy.ndarray
+        For ``"lineage"``: the parent indices ``(chain, draw)`` of every resampling, oldest
+        first.
+    stage_chains : numpy.ndarray, optional
+        Which chains of the ``stages`` records the returned chains are (``None``: all, in
+        order); a population that found no draw in S has records but no draws.
     """
 
     posterior: dict[str, np.ndarray]
@@ -43,6 +53,9 @@ class Result:
     note: str = ""
     attrs: dict = field(default_factory=dict)
     stages: dict = field(default_factory=dict)
+    structure: str = "independent"
+    ancestry: list = field(default_factory=list)
+    stage_chains: np.ndarray | None = None
 
 
 class Infeasible(NamedTuple):

@@ -136,6 +136,9 @@ class SMC(Sampler):
         run.states, info = p["update"](run.states, r, moved)
         info = jax.device_get(info)
         run.infos.append(info)
+        # parents only of populations still tempering (a done population passes through)
+        active = np.asarray(info.active)[:, None]
+        run.ancestors.append(np.where(active, np.asarray(jax.device_get(r.ancestors)), np.arange(r.u.shape[1])))
         return run, info
 
     def progress(self, run, info):
@@ -160,22 +163,19 @@ class SMC(Sampler):
                 "the bound is the tempered evidence log Z_beta >= log vol(S)",
                 float(log_volume_from_chains(log_z)[0]),
             )
-        if not np.all(fraction > 0):
-            return Infeasible(
-                f"{int(np.sum(fraction == 0))} of {num_chains} chains have no particle in S "
-                f"after {len(run.infos)} stages (stopped by {stop_reason}); S is hard to reach here — "
-                "raise num_samples or max_stages",
-                float(log_volume_from_chains(log_z)[0]),
-            )
         p = run.programs
-        u, num_ancestors, k_move = p["select"](shard_chains(jax.random.split(run.k_final, num_chains), num_chains), states)
+        u, num_ancestors, k_move, parents = p["select"](shard_chains(jax.random.split(run.k_final, num_chains), num_chains), states)
+        run.ancestors.append(np.asarray(jax.device_get(parents)))
         moved = p["mutate"](k_move, u, states.beta, states.step_size, True, self.final_moves)
         final, final_info = p["final"](states, num_ancestors, moved)
         return self._result(run, final, jax.device_get(final_info), chain_log_volume, fraction, stop_reason)
 
     def _result(self, run, states, final_info, chain_log_volume, fraction, stop_reason) -> Result:
-        u = states.u
-        params = jax.vmap(jax.vmap(run.target.constrain))(u)
+        # a population that found no particle in S estimates Z_c = 0 (unbiased, and
+        # counted in the pooled volume) but has no draws: only the others' are returned
+        found = fraction > 0
+        u = jax.device_get(states.u)[found]
+        params = jax.vmap(jax.vmap(run.target.constrain))(jax.numpy.asarray(u))
         log_volume, log_volume_se = log_volume_from_chains(chain_log_volume)
         stages = stack_infos(run.infos, tempered.StageInfo._fields)
         chain = ("chain",)
@@ -205,29 +205,41 @@ class SMC(Sampler):
             "num_divergent": total("num_divergent"),
             "num_distinct": count_distinct_rows(u_host.reshape(-1, u_host.shape[-1])),
             # the in-S particles the final moves started from: a floor on real diversity
-            "num_distinct_ancestors": int(np.sum(np.asarray(final_info.num_ancestors))),
+            "num_distinct_ancestors": int(np.sum(np.asarray(final_info.num_ancestors)[found])),
+            "num_populations_without_draws": int(np.sum(~found)),
             "final_jump": float(np.mean(np.asarray(final_info.jump))),
             "target_ess": self.target_ess,
             "min_fraction_in_set": self.min_fraction_in_set,
         }
         if math.isnan(log_volume_se):
             attrs["log_volume_se_note"] = "one chain: run num_chains >= 2 for a standard error"
-        complete = stop_reason == "done"
+        complete = stop_reason == "done" and bool(found.all())
+        notes = []
+        if stop_reason != "done":
+            notes.append(
+                f"not every chain reached min_fraction_in_set={self.min_fraction_in_set}; "
+                "returning the in-S particles of the last completed stage"
+            )
+        if not found.all():
+            notes.append(
+                f"{int(np.sum(~found))} of {found.size} populations found no particle in S (S is hard to "
+                "reach: raise num_samples or max_stages); their volume estimate 0 is counted in "
+                "log_volume, their draws are missing"
+            )
         return Result(
             posterior={k: np.asarray(v) for k, v in params.items()},
-            sample_stats={
-                "in_set": np.asarray(states.in_set),  # computed by the final step on these u
-                "log_weights": np.asarray(jax.device_get(states.log_weights), dtype=np.float64),
-            },
+            # the draws are unweighted: the final phase resamples the in-S particles with
+            # equal weights (the last stage's incremental weights belong to other particles)
+            sample_stats={"in_set": np.asarray(jax.device_get(states.in_set))[found]},  # from the final step
             log_volume=log_volume,
             log_volume_se=log_volume_se,
             complete=complete,
-            note=(
-                f"not every chain reached min_fraction_in_set={self.min_fraction_in_set}; "
-                "returning the in-S particles of the last completed stage"
-            ),
+            note="; ".join(notes),
             attrs=attrs,
             stages=records,
+            structure="lineage",
+            ancestry=[a[found] for a in run.ancestors],
+            stage_chains=np.flatnonzero(found),
         )
 
 
@@ -237,6 +249,7 @@ class _Run:
     def __init__(self, target, programs, states, chain_keys, k_final, num_chains, infos):
         self.target, self.programs, self.states = target, programs, states
         self.chain_keys, self.k_final, self.num_chains, self.infos = chain_keys, k_final, num_chains, infos
+        self.ancestors = []  # (chain, N) parent indices of every resampling, the final one last
 
 
 def _programs(config: SMC, target, num_particles: int) -> dict:

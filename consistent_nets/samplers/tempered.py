@@ -67,6 +67,7 @@ class Reweighted(NamedTuple):
     u: jax.Array  # resampled particles
     num_ancestors: jax.Array
     move_key: jax.Array
+    ancestors: jax.Array  # (N,) index of each resampled particle's parent
 
 
 def init(target, config, rng_key, num_particles: int) -> SMCState:
@@ -90,8 +91,9 @@ def reweight(config, rng_key, state: SMCState) -> Reweighted:
     beta = next_beta(state.beta, state.penalty, config.target_ess, config.beta_max)
     beta = jnp.where(state.beta > 0, jnp.minimum(beta, state.beta * config.max_beta_ratio), beta)
     log_weights = -(beta - state.beta) * state.penalty
-    u = state.u[resample(k_resample, log_weights)]
-    return Reweighted(beta, log_weights, u, count_distinct(u), k_move)
+    ancestors = resample(k_resample, log_weights)
+    u = state.u[ancestors]
+    return Reweighted(beta, log_weights, u, count_distinct(u), k_move, ancestors)
 
 
 def mutate(target, config, rng_key, u, beta, step_size, restrict_to_set, max_moves):

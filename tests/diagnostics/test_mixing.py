@@ -1,31 +1,47 @@
-"""Function-space R-hat and ESS: exact draws pass, stuck chains and degenerate populations fail."""
+"""Function-space R-hat and the ESS check: exact draws pass, stuck chains and copies fail."""
 
 import jax
 import numpy as np
 
 from consistent_nets.diagnostics import mixing
 from consistent_nets.diagnostics.draws import outputs, probe_points
+from consistent_nets.samplers.effective import effective_draws
+
+
+def _outputs(problem, params):
+    return outputs(problem, params, probe_points(problem, jax.random.key(0)))
 
 
 def test_rhat_and_ess_pass_on_exact_draws(xor_problem, exact):
     params, (c, d) = exact
-    f = outputs(xor_problem, params, probe_points(xor_problem, jax.random.key(0)))
-    rhat, ess = mixing.mixing_checks(f.reshape(c, d, -1))
+    f = _outputs(xor_problem, params).reshape(c, d, -1)
+    rhat = mixing.rhat_check(f)
+    ess = mixing.ess_check(effective_draws(f, "chains")[0], c * d, "autocorrelation")
     assert rhat.passed and ess.passed, (rhat, ess)
 
 
 def test_rhat_fails_for_chains_stuck_in_different_modes(xor_problem, exact):
     params, (c, d) = exact
-    f = outputs(xor_problem, params, probe_points(xor_problem, jax.random.key(0)))
+    f = _outputs(xor_problem, params)
     # each chain sees one region of S only: sort the draws by the output at a probe point
     order = np.argsort(f[:, 5])
-    rhat, _ = mixing.mixing_checks(f[order].reshape(c, d, -1))
+    rhat = mixing.rhat_check(f[order].reshape(c, d, -1))
     assert rhat.passed is False and rhat.statistic > 1.1
 
 
-def test_ess_fails_for_a_degenerate_population(xor_problem, exact):
+def test_ess_fails_for_a_population_of_copies(xor_problem, exact):
+    """Each draw copied 20 times: 2000 rows worth 100 draws, by lineage or by chains."""
     params, (c, d) = exact
-    f = outputs(xor_problem, params, probe_points(xor_problem, jax.random.key(0)))
-    repeated = np.repeat(f[: c * d // 20], 20, axis=0)  # each draw copied 20 times
-    _, ess = mixing.mixing_checks(repeated.reshape(c, d, -1))
-    assert ess.passed is False
+    f = _outputs(xor_problem, params)
+    repeated = np.repeat(f[: c * d // 20], 20, axis=0).reshape(c, d, -1)
+    groups = np.repeat(np.arange(c * d // 20), 20).reshape(c, d)
+    for structure, g in (("lineage", groups), ("chains", None)):
+        ess = mixing.ess_check(effective_draws(repeated, structure, g)[0], c * d, structure)
+        assert ess.passed is False and ess.statistic < 150, (structure, ess)
+
+
+def test_one_chain_says_why_rhat_does_not_run(xor_problem, exact):
+    params, _ = exact
+    f = _outputs(xor_problem, params)[None]
+    rhat = mixing.rhat_check(f)
+    assert rhat.passed is None and "one chain" in rhat.detail

@@ -27,7 +27,8 @@ class Counter(Sampler):
     name = "counter"
 
     def start(self, target, rng_key, num_samples, num_chains):
-        return {"stages": 0}
+        shapes = {"w": ()} if target is None else target.site_shapes
+        return {"stages": 0, "shapes": shapes}
 
     def stop(self, state):
         return "done" if state["stages"] >= self.needed else None
@@ -36,7 +37,7 @@ class Counter(Sampler):
         if stage == self.interrupt_at:
             raise KeyboardInterrupt
         time.sleep(self.seconds_per_stage)
-        return {"stages": state["stages"] + 1}, None
+        return {**state, "stages": state["stages"] + 1}, None
 
     def progress(self, state, info):
         return state["stages"], {}
@@ -45,7 +46,8 @@ class Counter(Sampler):
         if not self.found:
             return Infeasible("found nothing", -7.0)
         n = max(state["stages"], 1)
-        return Result({"w": np.zeros((1, n))}, {"in_set": np.ones((1, n), bool)}, -1.0, 0.1,
+        posterior = {k: np.zeros((1, n, *shape)) for k, shape in state["shapes"].items()}
+        return Result(posterior, {"in_set": np.ones((1, n), bool)}, -1.0, 0.1,
                       complete=stop_reason == "done", note=f"{state['stages']} stages")
 
 

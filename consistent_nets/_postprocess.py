@@ -1,0 +1,79 @@
+"""What ``cn.sample`` adds to every sampler's result: effective draws and symmetrisation.
+
+Both are exact bookkeeping on the returned draws, the same for every method:
+
+* **effective draws** (:mod:`.samplers.effective`) on function-space features — the
+  outputs of the consistency sites at the data and, for a ``Problem``, at 16 fixed probe
+  inputs — recorded as ``attrs["ess"]`` (and per population as ``effective_draws`` in the stages group);
+* **symmetrisation** for a ``Problem`` with an MLP: each draw gets an independent uniform
+  element of the hidden-unit symmetry group (:mod:`.symmetry`). The target is invariant
+  under the group, so this maps a sample of it to a sample of it, and it removes the
+  orbit clumps that resampled siblings share. Function space, and so the effective
+  draws, are unchanged by it.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._problem import Problem
+from .samplers.effective import LINEAGE_LAG, effective_draws, lineage_groups
+from .symmetry import symmetrize_params
+
+__all__ = ["annotate", "function_space_features", "SYMMETRIZE_SALT"]
+
+#: folded into the user's key for the symmetry draws, apart from the sampler's keys
+SYMMETRIZE_SALT = 0x53594D
+#: fixed probe inputs: the same features for every run of a problem
+_PROBE_KEY = 0
+
+
+def function_space_features(target, posterior: dict) -> np.ndarray:
+    """Outputs ``(chain, draw, feature)`` of every draw at the data (and probes for a Problem)."""
+    shape = next(iter(posterior.values())).shape[:2]
+    params = {k: jnp.asarray(np.asarray(v).reshape((-1,) + v.shape[2:])) for k, v in posterior.items()}
+    problem = target.problem
+    if isinstance(problem, Problem):
+        X = jnp.asarray(problem.probe_points(jax.random.key(_PROBE_KEY)))
+        f = jax.jit(jax.vmap(problem.net.apply, in_axes=(0, None)))(params, X)
+    else:
+        f = jax.jit(jax.vmap(target.consistency_outputs))(params)
+    f = np.asarray(f, dtype=np.float64)
+    return f.reshape(shape + (-1,))
+
+
+def annotate(result, target, rng_key, symmetrize: bool):
+    """The result with its effective draws recorded and, when asked, symmetrised draws."""
+    features = function_space_features(target, result.posterior)
+    groups = None
+    if result.structure == "lineage":
+        groups = lineage_groups(result.ancestry, LINEAGE_LAG)
+        # which draws count as one: diagnostics test one draw per group
+        result.sample_stats["lineage"] = groups.astype(np.int32)
+    ess, per_chain, inflation = effective_draws(features, result.structure, groups)
+    result.attrs["draw_structure"] = result.structure
+    result.attrs["ess"] = ess
+    result.attrs["ess_method"] = {
+        "independent": "independent draws: every row counts",
+        "chains": "ArviZ bulk ESS of function-space features over chains (median over features)",
+        "lineage": (
+            f"SMC siblings sharing an ancestor {LINEAGE_LAG} resamplings back count once; "
+            "between-population spread inflates the variance (median over features)"
+        ),
+    }[result.structure]
+    if np.isfinite(inflation):
+        result.attrs["ess_between_population_inflation"] = inflation
+    if result.stages:
+        chains = next(v for dims, v in result.stages.values() if dims[0] == "chain").shape[0]
+        full = np.full(chains, np.nan)  # nan: a population without draws
+        full[np.arange(chains) if result.stage_chains is None else result.stage_chains] = per_chain
+        result.stages["effective_draws"] = (("chain",), full)
+    problem = target.problem
+    can = isinstance(problem, Problem)
+    if symmetrize and can:
+        key = jax.random.fold_in(rng_key, SYMMETRIZE_SALT)
+        result.posterior = symmetrize_params(result.posterior, problem.net, key)
+    result.attrs["symmetrized"] = int(bool(symmetrize and can))
+    return result

@@ -1,0 +1,57 @@
+"""What cn.sample adds to every method: exact symmetrisation and the effective draws."""
+
+import jax
+import numpy as np
+import pytest
+
+import consistent_nets as cn
+from consistent_nets.samplers.effective import effective_draws, lineage_groups
+
+
+def test_symmetrized_by_default_and_exactly(xor_problem):
+    """Same key: the same functions with and without symmetrisation, other weights."""
+    kwargs = dict(method="rejection", num_samples=200, rng_key=jax.random.key(3), progress_bar=False)
+    raw = cn.sample(xor_problem, symmetrize=False, **kwargs)
+    sym = cn.sample(xor_problem, **kwargs)
+    assert sym.attrs["symmetrized"] == 1 and raw.attrs["symmetrized"] == 0
+    assert not np.allclose(sym.posterior["w0"].values, raw.posterior["w0"].values)
+    X = np.random.default_rng(0).uniform(-2, 2, (30, 2)).astype(np.float32)
+    np.testing.assert_allclose(cn.predict(xor_problem, sym, X), cn.predict(xor_problem, raw, X), atol=1e-4)
+
+
+def test_symmetrize_must_be_a_bool(xor_problem):
+    with pytest.raises(ValueError, match="symmetrize"):
+        cn.sample(xor_problem, method="rejection", num_samples=8, rng_key=jax.random.key(0), symmetrize="yes")
+
+
+def test_every_method_reports_its_effective_draws(xor_problem, xor_rejection, xor_smc):
+    assert xor_rejection.attrs["ess"] == 2000 and xor_rejection.attrs["draw_structure"] == "independent"
+    assert xor_smc.attrs["draw_structure"] == "lineage"
+    # SMC's siblings count once: fewer effective draws than rows, still hundreds
+    assert 500 < xor_smc.attrs["ess"] < 2000
+    per_population = xor_smc["smc_stages"]["effective_draws"].values
+    assert per_population.shape == (4,) and np.all((per_population > 50) & (per_population <= 500))
+    lineage = xor_smc.sample_stats["lineage"].values
+    assert lineage.shape == (4, 500) and np.unique(lineage[0]).size < 500
+
+
+def test_lineage_groups_follow_parents_back():
+    parents = [np.array([[0, 0, 1, 3]]), np.array([[2, 2, 0, 1]])]  # oldest first
+    np.testing.assert_array_equal(lineage_groups(parents, 1), [[2, 2, 0, 1]])
+    np.testing.assert_array_equal(lineage_groups(parents, 2), [[1, 1, 0, 0]])
+    np.testing.assert_array_equal(lineage_groups(parents, 99), [[1, 1, 0, 0]])
+
+
+def test_copies_count_once_and_disagreeing_populations_count_less():
+    """500 independent draws copied 4 times in 4 populations: worth 500, not 2000; the
+    same with the populations' means shifted apart is worth less still."""
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(4, 125, 6))
+    f = np.repeat(base, 4, axis=1)  # (4, 500, 6): each draw 4 times in a row
+    groups = np.repeat(np.arange(125), 4)[None].repeat(4, axis=0)
+    ess, per_chain, inflation = effective_draws(f, "lineage", groups)
+    assert 350 < ess < 700 and np.all((per_chain > 80) & (per_chain < 180))
+    shifted = f + np.arange(4)[:, None, None] * 0.5
+    ess_shifted, _, inflation_shifted = effective_draws(shifted, "lineage", groups)
+    assert inflation_shifted > 5 and ess_shifted < ess / 5
+    assert effective_draws(f, "independent")[0] == 2000
