@@ -14,6 +14,7 @@ private. Public submodules: :mod:`.datasets`, :mod:`.diagnostics`, :mod:`.symmet
 
 from . import datasets, symmetry
 from ._api import METHODS, predict, sample
+from ._bounds import LogVolumeBounds, bound_log_volume
 from ._constraints import Constraint, Margin, Tube
 from ._errors import InfeasibleError
 from ._nets import MLP
@@ -33,6 +34,7 @@ __all__ = [
     "CheckResult",
     "Constraint",
     "InfeasibleError",
+    "LogVolumeBounds",
     "METHODS",
     "MLP",
     "Margin",
@@ -44,6 +46,7 @@ __all__ = [
     "SGD",
     "SMC",
     "Tube",
+    "bound_log_volume",
     "calibrate",
     "canonicalize",
     "consistent",

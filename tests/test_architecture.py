@@ -23,7 +23,7 @@ LAYERS = [
     {"_problem"},
     {"_target", "symmetry", "datasets"},
     {"samplers", "_output"},
-    {"_api", "_postprocess"},
+    {"_api", "_postprocess", "_bounds"},
     {"diagnostics"},
     {"plots", "extend"},
     {"cli", "__init__", "__main__"},

@@ -40,6 +40,10 @@ class Result:
     ancestry : list of numpy.ndarray
         For ``"lineage"``: the parent indices ``(chain, draw)`` of every resampling, oldest
         first.
+    schedule : list of tuple
+        For tempered samplers: per stage ``(beta, step_size, inverse_mass, active)`` of
+        every population, the path a reverse run can retrace (host-side, not written to
+        the tree).
     stage_chains : numpy.ndarray, optional
         Which chains of the ``stages`` records the returned chains are (``None``: all, in
         order); a population that found no draw in S has records but no draws.
@@ -56,6 +60,7 @@ class Result:
     structure: str = "independent"
     ancestry: list = field(default_factory=list)
     stage_chains: np.ndarray | None = None
+    schedule: list = field(default_factory=list)
 
 
 class Infeasible(NamedTuple):

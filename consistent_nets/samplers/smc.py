@@ -25,6 +25,7 @@ from .base import Sampler
 from .moves import MOVE_KERNELS
 from .population import log_volume_from_chains, shard_chains, stack_infos
 from .result import Infeasible, Result
+from .tempering import population_scale
 
 __all__ = ["SMC"]
 
@@ -139,6 +140,9 @@ class SMC(Sampler):
         # parents only of populations still tempering (a done population passes through)
         active = np.asarray(info.active)[:, None]
         run.ancestors.append(np.where(active, np.asarray(jax.device_get(r.ancestors)), np.arange(r.u.shape[1])))
+        # the path each population took (beta, adapted step size, the moves' diagonal mass):
+        # a fixed schedule for whoever retraces it (cn.bound_log_volume runs it in reverse)
+        run.schedule.append((info.beta, info.step_size, np.asarray(jax.device_get(p["scale"](r.u))), info.active))
         return run, info
 
     def progress(self, run, info):
@@ -240,6 +244,7 @@ class SMC(Sampler):
             structure="lineage",
             ancestry=[a[found] for a in run.ancestors],
             stage_chains=np.flatnonzero(found),
+            schedule=run.schedule,
         )
 
 
@@ -250,6 +255,7 @@ class _Run:
         self.target, self.programs, self.states = target, programs, states
         self.chain_keys, self.k_final, self.num_chains, self.infos = chain_keys, k_final, num_chains, infos
         self.ancestors = []  # (chain, N) parent indices of every resampling, the final one last
+        self.schedule = []  # per stage: (beta, step size, inverse mass (chain, dim), active)
 
 
 def _programs(config: SMC, target, num_particles: int) -> dict:
@@ -265,6 +271,7 @@ def _programs(config: SMC, target, num_particles: int) -> dict:
             ("smc-init", config, num_particles),
         ),
         "fold": jax.jit(jax.vmap(jax.random.fold_in, in_axes=(0, None))),
+        "scale": jax.jit(jax.vmap(population_scale)),
         "reweight": target.jit(lambda t: jax.vmap(partial(tempered.reweight, config)), ("smc-reweight", config)),
         "mutate": target.jit(lambda t: on_chains(partial(tempered.mutate, t, config)), ("smc-mutate", config)),
         "update": target.jit(lambda t: jax.vmap(partial(tempered.update, t, config)), ("smc-update", config)),
