@@ -189,3 +189,20 @@ def test_nuts_overhead_tiny(tmp_path):
     assert hmc["mean_steps_used"] == hmc["steps_computed"] == 63
     assert 1 <= nuts["mean_steps_used"] <= nuts["steps_computed"] <= 63
     assert all(r["seconds_per_move"] > 0 for r in data["records"])
+
+
+@pytest.mark.parametrize(
+    "script, kind",
+    [
+        ("effective_draws.py", "effective-draws"),
+        ("reference_power.py", "reference-power"),
+        ("volume_bias.py", "volume-bias"),
+        ("default_pipeline.py", "default-pipeline"),
+    ],
+)
+def test_trust_scripts_tiny(tmp_path, script, kind):
+    """The scripts behind BENCHMARKS.md's effective-draws, power, bias and pass-rate tables."""
+    run_script(script, "--tiny", "--out", tmp_path, timeout=600)
+    (path,) = tmp_path.glob("*.json")
+    data = load(path)
+    assert data["kind"] == kind and data["records"]

@@ -14,8 +14,10 @@ chosen at random (:func:`thin`):
   ``round(draws / ESS)`` draws per chain, with ESS ArviZ's bulk ESS of the chain's
   function-space outputs (the draws an autocorrelation time apart).
 
-The number of blocks is the sample's effective size for these tests; a sample
-inflated by copies gets no credit for them.
+Whatever the structure, draws with identical function-space outputs (copies, and
+symmetric copies of one draw: the same function) join one block, so a sample inflated
+by copies gets no credit for them, wherever they sit. The number of blocks is the
+sample's effective size for these tests.
 """
 
 from __future__ import annotations
@@ -32,6 +34,20 @@ def dependence_blocks(tree, f: np.ndarray) -> tuple[np.ndarray, str]:
 
     ``f`` are function-space outputs ``(chain, draw, feature)`` of the tree's draws.
     """
+    blocks, how = _structure_blocks(tree, f)
+    # copies (identical outputs) share a block: the smallest id among their blocks
+    flat = blocks.reshape(-1)
+    _, copy_group = np.unique(f.reshape(flat.size, -1), axis=0, return_inverse=True)
+    copy_group = copy_group.reshape(-1)
+    smallest = np.full(copy_group.max() + 1, np.iinfo(np.int64).max)
+    np.minimum.at(smallest, copy_group, flat)
+    merged = smallest[copy_group]
+    if not np.array_equal(merged, flat):
+        how += ", copies merged"
+    return merged.reshape(blocks.shape), how
+
+
+def _structure_blocks(tree, f: np.ndarray) -> tuple[np.ndarray, str]:
     num_chains, num_draws = f.shape[:2]
     offsets = (np.arange(num_chains) * num_draws)[:, None]
     stats = tree["sample_stats"] if "sample_stats" in tree.children else None

@@ -17,7 +17,7 @@ __all__ = ["MOVE_KERNELS", "MoveInfo", "nuts_moves"]
 
 _nuts_kernel = blackjax.nuts.build_kernel()
 _hmc_kernel = blackjax.hmc.build_kernel()
-MOVE_KERNELS = ("nuts", "hmc")
+MOVE_KERNELS = ("nuts", "hmc", "rhmc")
 
 
 class MoveInfo(NamedTuple):
@@ -49,8 +49,13 @@ def nuts_moves(
 ):
     """NUTS moves of every particle until they decorrelate, adapting the step size.
 
-    ``kernel="hmc"`` moves with plain HMC of ``2**max_num_doublings - 1`` leapfrog steps
-    instead: the length NUTS reaches when its trees saturate, without the tree's cost.
+    ``kernel="hmc"`` moves with plain HMC of ``L = 2**max_num_doublings - 1`` leapfrog
+    steps instead: the length NUTS reaches when its trees saturate, without the tree's
+    cost. ``kernel="rhmc"``: HMC whose number of leapfrog steps is drawn uniformly from
+    ``1..L`` afresh for each move, shared by the population (random path length,
+    Mackenzie 1989): each move is an exact HMC kernel for the length drawn, and the
+    random length breaks the periodic orbits a fixed length can fall into; the shared
+    length keeps the vectorised particles in lockstep, so nothing is computed in vain.
 
     Moves continue (at least ``min_moves``, at most ``max_moves``) until the mean
     squared jump from the starting positions, in units of the population's standard
@@ -93,10 +98,12 @@ def nuts_moves(
 
     def one_move(carry):
         key, states, h, acc_sum, grads, grads_exec, div, moves, refused = carry
-        key, sub = jax.random.split(key)
+        key, sub, k_length = jax.random.split(key, 3)
         keys = jax.random.split(sub, num_particles)
-        if kernel == "hmc":
+        if kernel in ("hmc", "rhmc"):
             length = 2**max_num_doublings - 1
+            if kernel == "rhmc":
+                length = jax.random.randint(k_length, (), 1, length + 1)
             move = lambda ks: _hmc_kernel(ks[0], ks[1], logdensity_fn, h, inverse_mass_matrix, length)  # noqa: E731
         else:
             move = lambda ks: _nuts_kernel(ks[0], ks[1], logdensity_fn, h, inverse_mass_matrix, max_num_doublings)  # noqa: E731

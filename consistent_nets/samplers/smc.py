@@ -56,7 +56,7 @@ class SMC(Sampler):
         ``min_moves``, stopping once ``jump_target`` is reached.
     max_tree_depth : int
         NUTS maximum number of doublings (default 6: at most 63 leapfrog steps).
-    kernel : {"nuts", "hmc"}
+    kernel : {"nuts", "hmc", "rhmc"}
         The move (default ``"nuts"``). ``"hmc"``: plain HMC of ``2**max_tree_depth - 1``
         leapfrog steps, for problems whose NUTS trees all reach the depth cap (mean steps
         per particle and move near 63 in ``tree["smc_stages"]``: ``num_grad_evals /
@@ -65,6 +65,10 @@ class SMC(Sampler):
         stop early (small problems such as XOR), NUTS is cheaper. Opt-in: on that
         teacher its log-volume estimates sat 0.3-0.6 nats below the NUTS runs' (see
         BENCHMARKS.md), so check it against a NUTS run before relying on it.
+        ``"rhmc"``: HMC with a random number of leapfrog steps, uniform on
+        ``1..2**max_tree_depth - 1`` for each move and shared by the population (no
+        lockstep waste, no fixed-length resonance); see BENCHMARKS.md for how it
+        compares on the teacher.
     target_accept : float
         Step-size adaptation target (default 0.8).
     max_stages : int

@@ -18,7 +18,7 @@ def test_lineage_groups_are_blocks_and_thinning_keeps_one_per_group(exact):
     params, _ = exact
     lineage = np.repeat(np.arange(100), 5).reshape(1, 500)
     tree = tree_from({k: v[:500] for k, v in params.items()}, 1, stats={"in_set": np.ones((1, 500), bool), "lineage": lineage})
-    ids, how = blocks.dependence_blocks(tree, np.zeros((1, 500, 2)))
+    ids, how = blocks.dependence_blocks(tree, np.random.default_rng(0).normal(size=(1, 500, 2)))
     assert how == "lineage"
     keep = blocks.thin(jax.random.key(0), ids)
     assert keep.size == 100 and np.unique(ids.reshape(-1)[keep]).size == 100
@@ -37,3 +37,12 @@ def test_autocorrelated_chains_get_longer_blocks(exact):
     noise_ids, _ = blocks.dependence_blocks(tree, noise)
     assert how == "autocorrelation"
     assert np.unique(walk_ids).size < 100 < 600 < np.unique(noise_ids).size
+
+
+def test_shuffled_copies_share_a_block(xor_rejection):
+    """An 'independent' sample of 100 draws each copied 5 times and shuffled: 100 blocks."""
+    rng = np.random.default_rng(0)
+    f = np.repeat(rng.normal(size=(100, 3)), 5, axis=0)[rng.permutation(500)].reshape(1, 500, 3)
+    tree = xor_rejection.copy()
+    ids, how = blocks.dependence_blocks(tree, f)
+    assert np.unique(ids).size == 100 and "copies merged" in how
