@@ -198,6 +198,7 @@ def test_nuts_overhead_tiny(tmp_path):
         ("reference_power.py", "reference-power"),
         ("volume_bias.py", "volume-bias"),
         ("default_pipeline.py", "default-pipeline"),
+        ("bounds.py", "bounds"),
     ],
 )
 def test_trust_scripts_tiny(tmp_path, script, kind):
