@@ -226,6 +226,7 @@ def run_method(
         record["distinct_per_s"] = distinct / record["run_s"] if record["run_s"] > 0 else None
         grads = record.get("grad_evals")
         record["grad_evals_per_distinct"] = grads / distinct if grads is not None and distinct else None
+        record.update(effective_draws_record(problem, tree, record))
         executed = tree.attrs.get("num_grad_evals_executed")
         if executed is not None and distinct:
             # vectorised NUTS computes every tree of a batch as long as its longest one
@@ -236,6 +237,34 @@ def run_method(
         record["reference_log_volume"] = reference_log_volume
         record["log_volume_error"] = lv - reference_log_volume if math.isfinite(lv) else None
     return record, tree
+
+
+def effective_draws_record(problem, tree, record) -> dict:
+    """Effective draws of a method's tree, two ways, and the costs per effective draw.
+
+    ``ess``: the tree's own ``attrs["ess"]`` (the library's estimate for its draws'
+    structure: lineage groups and between-population spread for smc; absent for peers).
+    ``ess_arviz``: the same estimator for every method, ArviZ's bulk ESS of the
+    function-space outputs (data and 16 fixed probes) with runs/populations as chains in
+    the order the sampler returned the draws (resampled copies sit next to each other, so
+    their correlation counts), median over outputs; the like-for-like comparison.
+    """
+    from consistent_nets._postprocess import function_space_features
+    from consistent_nets.extend import make_target
+    from consistent_nets.samplers.effective import effective_draws
+
+    post = tree["posterior"]
+    target = make_target(problem)
+    features = function_space_features(target, {k: post[k].values for k in target.site_shapes})
+    out = {"ess": float(tree.attrs["ess"]) if "ess" in tree.attrs else None}
+    out["ess_arviz"] = float(effective_draws(features, "chains")[0])
+    for name in ("ess", "ess_arviz"):
+        value = out[name]
+        ok = value is not None and value > 0
+        out[f"{name}_per_s"] = value / record["run_s"] if ok and record.get("run_s") else None
+        grads = record.get("grad_evals")
+        out[f"grad_evals_per_{name}"] = grads / value if ok and grads is not None else None
+    return out
 
 
 def diagnose_record(tree, problem, reference=None, seed=1) -> dict:

@@ -63,9 +63,9 @@ def ladder_table(result) -> str:
         f"Machine: {_machine(meta)}.",
         f"Reproduce: `{meta.get('command', '')}`",
         "",
-        "| method | status | in S | distinct | log vol ± SE | error | compile s | run s "
-        "| distinct/s | grads/distinct | time to target s | peak RSS MB | distance | uniform? |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| method | status | in S | distinct | ESS | ESS ArviZ | log vol ± SE | error | compile s | run s "
+        "| distinct/s | grads/distinct | ESS/s | grads/ESS | time to target s | peak RSS MB | distance | uniform? |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     notes = []
     for r in sorted(records, key=lambda r: METHOD_ORDER.index(r["method"]) if r["method"] in METHOD_ORDER else 99):
@@ -81,12 +81,16 @@ def ladder_table(result) -> str:
                     r["status"],
                     fmt(r.get("draws_in_set"), "d"),
                     fmt(r.get("distinct_in_set"), "d"),
+                    fmt(r.get("ess"), ".0f"),
+                    fmt(r.get("ess_arviz"), ".0f"),
                     _log_vol(r),
                     fmt(r.get("log_volume_error"), "+.3f"),
                     fmt(r.get("compile_s"), ".1f"),
                     fmt(r.get("run_s"), ".2f"),
                     fmt(r.get("distinct_per_s")),
                     fmt(r.get("grad_evals_per_distinct")),
+                    fmt(_own_or_arviz(r, "ess_per_s")),
+                    fmt(_own_or_arviz(r, "grad_evals_per_ess")),
                     fmt(r.get("time_to_target_s")),
                     fmt(r.get("peak_rss_mb"), ".0f"),
                     fmt(r.get("distance")),
@@ -116,6 +120,12 @@ def ladder_table(result) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _own_or_arviz(r, name):
+    """The cost per effective draw by the method's own ESS, else by the common ArviZ one."""
+    own = r.get(name)
+    return own if own is not None else r.get(name.replace("ess", "ess_arviz"))
+
+
 def _ratio_notes(records) -> list[str]:
     """Ratios within one process run: distinct/s against the tuned BlackJAX peer and
     rejection, gradients per distinct draw against the peer, time to the target against
@@ -134,6 +144,17 @@ def _ratio_notes(records) -> list[str]:
                 parts.append(f"distinct/s {r['distinct_per_s'] / b['distinct_per_s']:.2f}×")
             if base == "blackjax-tuned" and r.get("grad_evals_per_distinct") and b.get("grad_evals_per_distinct"):
                 parts.append(f"grads/distinct {r['grad_evals_per_distinct'] / b['grad_evals_per_distinct']:.2f}×")
+            if base == "blackjax-tuned" and r.get("grad_evals_per_ess_arviz") and b.get("grad_evals_per_ess_arviz"):
+                # like for like: the same ArviZ estimator on both; < 1 means fewer gradients
+                parts.append(
+                    f"grads per effective draw (ArviZ, both) {r['grad_evals_per_ess_arviz'] / b['grad_evals_per_ess_arviz']:.2f}×, "
+                    f"effective draws/s {r['ess_arviz_per_s'] / b['ess_arviz_per_s']:.2f}×"
+                )
+            if base == "rejection" and b.get("time_to_target_s") and r.get("run_s") and r.get("ess"):
+                # rejection's draws are independent: its time to N draws is its time to N effective draws
+                target = r.get("num_samples_requested") or r["draws_in_set"]
+                time_to = r["run_s"] * target / r["ess"]
+                parts.append(f"speed-up to {target} effective draws {b['time_to_target_s'] / time_to:.3g}×")
             if base == "rejection" and b.get("time_to_target_s") and r.get("run_s") and r.get("draws_in_set"):
                 target = r.get("num_samples_requested") or r["draws_in_set"]
                 if r["draws_in_set"] >= target:
