@@ -22,30 +22,18 @@ def parse_arch(spec: str) -> list[int]:
     return sizes
 
 
-def _parse_spec(argument: str, spec, kinds: dict, example: str):
-    """``kinds[kind](number)`` from a ``"kind:number"`` string such as ``"box:3"``."""
-    kind, _, value = str(spec).partition(":")
-    try:
-        number = float(value) if value else None
-        if kind in kinds and number is not None:
-            return kinds[kind](number)
-    except ValueError as err:
-        raise ValueError(f"{argument} must look like {example}, got {spec!r}: {err}") from None
-    raise ValueError(f"{argument} must look like {example}, got {spec!r}")
-
-
 def parse_prior(spec: str):
-    """``"box:3"`` -> ``BoxPrior(3.0)``, ``"normal:1"`` -> ``NormalPrior(1.0)``."""
-    from .._priors import BoxPrior, NormalPrior
+    """``"box:3"`` -> ``BoxPrior(3.0)``, ``"normal:1"`` -> ``NormalPrior(1.0)`` (``Prior.from_spec``)."""
+    from .._priors import Prior
 
-    return _parse_spec("prior", spec, {"box": BoxPrior, "normal": NormalPrior}, "'box:3' or 'normal:1'")
+    return Prior.from_spec(spec)
 
 
 def parse_constraint(spec: str):
-    """``"margin:0"`` -> ``Margin(0.0)``, ``"tube:0.1"`` -> ``Tube(0.1)``."""
-    from .._constraints import Margin, Tube
+    """``"margin:0"`` -> ``Margin(0.0)``, ``"tube:0.1"`` -> ``Tube(0.1)`` (``Constraint.from_spec``)."""
+    from .._constraints import Constraint
 
-    return _parse_spec("constraint", spec, {"margin": Margin, "tube": Tube}, "'margin:0' or 'tube:0.1'")
+    return Constraint.from_spec(spec)
 
 
 def build_problem(dataset: str, arch: str, activation: str, prior: str, constraint: str, n: int | None, data_seed: int):
