@@ -36,13 +36,21 @@ def parse_constraint(spec: str):
     return Constraint.from_spec(spec)
 
 
-def build_problem(dataset: str, arch: str, activation: str, prior: str, constraint: str, n: int | None, data_seed: int):
-    """The Problem a ``sample`` run describes (also rebuilt by ``diagnose`` from attrs)."""
+def build_problem(
+    dataset: str | None, arch: str, activation: str, prior: str, constraint: str, n: int | None, data_seed: int | None,
+    data=None,
+):
+    """The Problem a ``sample`` run describes: a shipped dataset, or ``data = (X, y)``.
+
+    Also rebuilds the problem of a run written before trees carried their data (from
+    its ``cli_*`` attrs).
+    """
     import consistent_nets as cn
 
     net = cn.MLP(parse_arch(arch), activation=activation)
     prior_obj, constraint_obj = parse_prior(prior), parse_constraint(constraint)
-    if dataset == "xor":
-        n = None  # XOR has its four points whatever a saved run recorded
-    X, y = cn.datasets.load(dataset, n=n, seed=data_seed, net=net, prior=prior_obj)
-    return cn.Problem(net, X, y, prior=prior_obj, constraint=constraint_obj)
+    if data is None:
+        if dataset == "xor":
+            n = None  # XOR has its four points whatever a saved run recorded
+        data = cn.datasets.load(dataset, n=n, seed=data_seed or 0, net=net, prior=prior_obj)
+    return cn.Problem(net, *data, prior=prior_obj, constraint=constraint_obj)
