@@ -55,10 +55,11 @@ def consistent(
         takes targets of the outputs' shape ``(n, d_out)``.
     constraint : Margin or Tube
     net : MLP, optional
-        Declares that ``outputs`` are this network's and that the model's prior is
-        invariant under its hidden-unit symmetries (each weight site i.i.d. and, for
-        odd activations, symmetric about 0): :func:`cn.diagnose
-        <consistent_nets.diagnose>` then runs the orbit test on the sites.
+        Declares that the model has this network's hidden-unit symmetries acting on its
+        weight sites: the outputs do not change under them (e.g. they are this network's,
+        possibly scaled) and neither does the prior (each weight site i.i.d. and, for
+        odd activations, symmetric about 0). :func:`cn.diagnose
+        <consistent_nets.diagnose>` then runs the orbit test on those sites.
     sites : mapping, optional
         ``net``'s parameter names (``w0, b0, w1, ...``) to the model's site names, when
         they differ (default: the same names).
