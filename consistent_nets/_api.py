@@ -170,7 +170,7 @@ def predict(problem, tree, *model_args, add_to_tree: bool = False, **model_kwarg
     latent, sites = prediction_sites(model, model_args, model_kwargs)
     params, (num_chains, num_draws) = posterior_params(tree, latent, owner="the model")
     run_model = jax.jit(
-        lambda p: Predictive(model, p, return_sites=list(sites), batch_ndims=1)(
+        lambda p: Predictive(model, p, return_sites=list(sites), batch_ndims=1, parallel=True)(
             jax.random.key(0), *model_args, **model_kwargs
         )
     )

@@ -75,16 +75,24 @@ def _spec(target) -> dict[str, str]:
             "cn_problem": "Problem",
             "cn_arch": "-".join(str(s) for s in p.net.sizes),
             "cn_activation": p.net.activation,
-            "cn_prior": p.prior.spec(),
-            "cn_constraint": p.constraint.spec(),
+            "cn_prior": _spec_of(p.prior),
+            "cn_constraint": _spec_of(p.constraint),
         }
     model = getattr(target.model, "__qualname__", type(target.model).__name__)
-    constraints = [target.constraints[s].spec() for s in target.consistent_sites]
+    constraints = [_spec_of(target.constraints[s]) for s in target.consistent_sites]
     spec |= {"cn_problem": "model", "cn_model": str(model), "cn_constraint": ",".join(constraints)}
     if target.symmetry is not None:
         net = target.symmetry[0]
         spec |= {"cn_arch": "-".join(str(s) for s in net.sizes), "cn_activation": net.activation}
     return spec
+
+
+def _spec_of(thing) -> str:
+    """``thing.spec()``, or its repr for a user-defined prior or constraint without one."""
+    try:
+        return thing.spec()
+    except NotImplementedError:
+        return repr(thing)
 
 
 def _data(target) -> dict[str, dict[str, np.ndarray]]:
@@ -213,6 +221,9 @@ def problem_of(tree) -> Problem | None:
     y = tree["observed_data"].to_dataset().get("y")
     if X is None or y is None:
         return None
-    net = MLP([int(s) for s in str(a["cn_arch"]).split("-")], activation=str(a["cn_activation"]))
-    prior, constraint = Prior.from_spec(str(a["cn_prior"])), Constraint.from_spec(str(a["cn_constraint"]))
+    try:
+        net = MLP([int(s) for s in str(a["cn_arch"]).split("-")], activation=str(a["cn_activation"]))
+        prior, constraint = Prior.from_spec(str(a["cn_prior"])), Constraint.from_spec(str(a["cn_constraint"]))
+    except ValueError:  # e.g. a user-defined prior, recorded by its repr: not rebuildable
+        return None
     return Problem(net, X.values, y.values, prior, constraint)

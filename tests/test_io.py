@@ -139,7 +139,7 @@ def test_load_of_a_model_tree_gives_no_problem(tmp_path):
     from conftest import scaled_model
 
     X, y = cn.datasets.xor()
-    tree = cn.sample(scaled_model, X, y, method="rejection", num_samples=4, num_chains=2,
+    tree = cn.sample(scaled_model, X, y, method="rejection", num_samples=8, num_chains=2,
                      rng_key=jax.random.key(0), progress_bar=False)
     assert tree.attrs["cn_problem"] == "model" and tree.attrs["cn_model"] == "scaled_model"
     assert tree.attrs["cn_constraint"] == "margin:0.1" and tree.attrs["cn_arch"] == "2-3-1"

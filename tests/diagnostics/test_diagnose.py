@@ -168,3 +168,23 @@ def test_rejection_reference_refuses_a_problem_too_large(xor_problem, xor_reject
     assert not report["reference"].applicable
     assert "skipped" in report.info["reference"]
     assert np.isfinite(report.distance)
+
+
+def test_a_declared_symmetry_fails_a_sample_stuck_in_one_orbit(scaled_rejection):
+    """The orbit test on a model's declared net: canonical forms (one orbit element) fail."""
+    import jax.numpy as jnp
+
+    from conftest import SCALED_NET
+    from consistent_nets import symmetry
+
+    tree = scaled_rejection.isel(draw=slice(0, 150)).copy()
+    post = tree["posterior"].to_dataset()
+    names = list(SCALED_NET.param_shapes)
+    flat = {k: jnp.asarray(post[k].values.reshape(-1, *post[k].shape[2:])) for k in names}
+    canonical, _ = jax.vmap(lambda p: symmetry.canonicalize(p, SCALED_NET))(flat)
+    for k in names:
+        post[k] = (post[k].dims, np.asarray(canonical[k]).reshape(post[k].shape))
+    tree["posterior"] = post
+    X, y = cn.datasets.xor()
+    report = cn.diagnose(tree, scaled_model, X, y, rng_key=jax.random.key(3))
+    assert report["orbit"].passed is False and report.verdict == "failed"
