@@ -18,6 +18,7 @@ from ._bounds import LogVolumeBounds, bound_log_volume
 from ._constraints import Constraint, Margin, Tube
 from ._errors import InfeasibleError
 from ._nets import MLP
+from ._output import load
 from ._plugin import consistent, temper
 from ._priors import BoxPrior, NormalPrior, Prior
 from ._problem import Problem
@@ -54,6 +55,7 @@ __all__ = [
     "diagnose",
     "geometric_schedule",
     "linear_schedule",
+    "load",
     "predict",
     "sample",
     "symmetrize",

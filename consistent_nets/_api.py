@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import jax
 import numpy as np
+from numpyro import handlers
+from numpyro.infer import Predictive
 
 from ._checks import check_int, check_key
-from ._output import to_tree
+from ._output import add_predictions, to_tree
+from ._plugin import is_consistent_site, is_prediction_site
 from ._postprocess import annotate
 from ._problem import Problem
 from ._target import make_target
@@ -14,7 +17,7 @@ from ._trees import posterior_params
 from .samplers import SAMPLERS, Sampler
 from .samplers.driver import run
 
-__all__ = ["sample", "predict", "METHODS"]
+__all__ = ["sample", "predict", "prediction_sites", "METHODS"]
 
 METHODS = tuple(SAMPLERS)
 
@@ -121,11 +124,42 @@ def sample(
         raise ValueError(f"symmetrize must be True or False, got {symmetrize!r}")
     target = make_target(problem, *model_args, **model_kwargs)
     result = run(sampler, target, rng_key, num_samples, num_chains, bool(progress_bar))
-    return to_tree(annotate(result, target, rng_key, symmetrize))
+    return to_tree(annotate(result, target, rng_key, symmetrize), target)
 
 
-def predict(problem: Problem, tree, X_new) -> np.ndarray:
-    """Network outputs of every draw at ``X_new``: shape ``(chain, draw, n_new, d_out)``.
+def predict(problem, tree, *model_args, add_to_tree: bool = False, **model_kwargs):
+    """Network outputs of every draw: shape ``(chain, draw, n_new, d_out)``.
+
+    NumPyro's :class:`~numpyro.infer.Predictive` runs the model on every draw of the
+    tree without labels: ``cn.consistent(name, outputs, None, ...)`` records the outputs
+    as a site ``name``, and those are returned (the NumPyro idiom for predictions: a
+    model called with its observations set to ``None``). The outputs are deterministic
+    functions of the draws; nothing random is drawn.
+
+    Parameters
+    ----------
+    problem : Problem or callable
+        A :class:`Problem` (then ``model_args`` is ``(X_new,)``, inputs of shape
+        ``(n_new, d_in)``), or the NumPyro model the tree was drawn from, followed by
+        its arguments for the new inputs with the labels ``None``, e.g.
+        ``cn.predict(model, tree, X_new)`` for ``def model(X, y=None)``.
+    tree : xarray.DataTree
+        With a ``posterior`` group holding every latent site of the model.
+    add_to_tree : bool
+        Also put the outputs into ``tree["posterior_predictive"]`` (replacing that
+        group), one variable per consistency site, as ArviZ users expect.
+
+    Returns
+    -------
+    numpy.ndarray or dict
+        The outputs ``(chain, draw, n_new, d_out)``; for a model with several
+        consistency sites a dict ``{site: outputs}``.
+
+    Raises
+    ------
+    ValueError
+        Bad inputs, a tree without the model's sites, a model run with labels (pass
+        ``None`` for them) or without a ``cn.consistent`` site; before compilation.
 
     Examples
     --------
@@ -136,15 +170,63 @@ def predict(problem: Problem, tree, X_new) -> np.ndarray:
     ...                  rng_key=jax.random.key(0), progress_bar=False)
     >>> cn.predict(problem, tree, X).shape
     (4, 10, 4, 1)
+    >>> f = cn.predict(problem.model, tree, X, None, add_to_tree=True)  # the same, as a model
+    >>> tree["posterior_predictive"]["data"].shape
+    (4, 10, 4, 1)
     """
-    if not isinstance(problem, Problem):
-        raise ValueError(f"problem must be a cn.Problem, got {type(problem).__name__}")
-    X_new = np.asarray(X_new, dtype=np.float32)
+    if isinstance(problem, Problem):
+        model, model_args = problem.model, (_check_inputs(problem, model_args, model_kwargs), None)
+    elif callable(problem):
+        model = problem
+    else:
+        raise ValueError(f"problem must be a cn.Problem or a NumPyro model (callable), got {type(problem).__name__}")
+    latent, sites = prediction_sites(model, model_args, model_kwargs)
+    params, (num_chains, num_draws) = posterior_params(tree, latent, owner="the model")
+    run_model = jax.jit(
+        lambda p: Predictive(model, p, return_sites=list(sites), batch_ndims=1, parallel=True)(
+            jax.random.key(0), *model_args, **model_kwargs
+        )
+    )
+    found = run_model({k: jax.numpy.asarray(v) for k, v in params.items()})
+    outputs = {k: np.asarray(found[k]).reshape(num_chains, num_draws, *found[k].shape[1:]) for k in sites}
+    if add_to_tree:
+        add_predictions(tree, outputs)
+    return outputs[sites[0]] if len(sites) == 1 else outputs
+
+
+def _check_inputs(problem: Problem, model_args, model_kwargs) -> np.ndarray:
+    if len(model_args) != 1 or model_kwargs:
+        raise ValueError("X_new: a cn.Problem predicts at one array of inputs, cn.predict(problem, tree, X_new)")
+    X_new = np.asarray(model_args[0], dtype=np.float32)
     if X_new.ndim != 2 or X_new.shape[1] != problem.net.d_in:
         raise ValueError(f"X_new must have shape (n, {problem.net.d_in}), got {X_new.shape}")
     if not np.all(np.isfinite(X_new)):
         raise ValueError("X_new contains NaN or inf")
-    params, (num_chains, num_draws) = posterior_params(tree, problem.net.param_shapes, owner=repr(problem.net))
-    apply = jax.jit(jax.vmap(problem.net.apply, in_axes=(0, None)))
-    f = np.asarray(apply({k: jax.numpy.asarray(v) for k, v in params.items()}, X_new))
-    return f.reshape(num_chains, num_draws, *f.shape[1:])
+    return X_new
+
+
+def prediction_sites(model, model_args, model_kwargs) -> tuple[dict[str, tuple], tuple[str, ...]]:
+    """``(latent site shapes, names of the outputs cn.consistent records)`` of a model run.
+
+    The model is traced abstractly (``jax.eval_shape``: shapes only, nothing compiles),
+    so a bad argument raises here, before compilation.
+    """
+    found = {}
+
+    def shapes():
+        tr = handlers.trace(handlers.seed(model, rng_seed=0)).get_trace(*model_args, **model_kwargs)
+        found["latent"] = {
+            k: tuple(s["value"].shape) for k, s in tr.items() if s["type"] == "sample" and not s["is_observed"]
+        }
+        found["outputs"] = tuple(k for k, s in tr.items() if is_prediction_site(s))
+        found["labelled"] = tuple(k for k, s in tr.items() if is_consistent_site(s))
+
+    jax.eval_shape(shapes)
+    if not found["outputs"]:
+        if found["labelled"]:
+            raise ValueError(
+                f"model_args: the model was run with labels (its sites {list(found['labelled'])} are "
+                "constraints); cn.predict runs it without them: pass None for the labels"
+            )
+        raise ValueError("model has no cn.consistent site whose outputs cn.predict could return")
+    return found["latent"], found["outputs"]

@@ -17,6 +17,8 @@ __all__ = [
     "check_positive_float",
     "check_level",
     "check_key",
+    "concrete",
+    "parse_spec",
 ]
 
 
@@ -99,3 +101,42 @@ def check_key(rng_key, name: str = "rng_key"):
     if key.shape == (2,) and key.dtype == np.uint32:
         return jax.random.wrap_key_data(key)
     raise ValueError(f"{name} must be a JAX PRNG key such as jax.random.key(0)")
+
+
+def concrete(value):
+    """``numpy.asarray(value)``, or ``None`` where ``value`` is a JAX tracer (no value yet).
+
+    Checks of values (label domains, finiteness) run on concrete arrays; inside
+    ``jit``/``vmap`` only shapes and dtypes are known, and those are checked instead.
+    """
+    import jax
+    import numpy as np
+
+    if isinstance(value, jax.core.Tracer):
+        return None
+    return np.asarray(value)
+
+
+def parse_spec(argument: str, spec, kinds: dict, example: str):
+    """``kinds[kind](number)`` from a ``"kind:number"`` string such as ``"box:3"``.
+
+    Raises ``ValueError`` starting with ``argument`` for an unknown kind, a missing or
+    non-numeric number, or a number the class refuses.
+
+    Examples
+    --------
+    >>> parse_spec("size", "big:2", {"big": lambda x: 10 * x}, "'big:2'")
+    20.0
+    >>> parse_spec("size", "huge:2", {"big": lambda x: 10 * x}, "'big:2'")
+    Traceback (most recent call last):
+    ...
+    ValueError: size must look like 'big:2', got 'huge:2'
+    """
+    kind, _, value = str(spec).partition(":")
+    try:
+        number = float(value) if value else None
+        if kind in kinds and number is not None:
+            return kinds[kind](number)
+    except ValueError as err:
+        raise ValueError(f"{argument} must look like {example}, got {spec!r}: {err}") from None
+    raise ValueError(f"{argument} must look like {example}, got {spec!r}")

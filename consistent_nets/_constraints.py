@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._checks import check_real
+from ._checks import check_real, concrete, parse_spec
 
 __all__ = ["Constraint", "Margin", "Tube", "SLACK_CAP"]
 
@@ -34,10 +34,37 @@ class Constraint:
     """
 
     def spec(self) -> str:
-        """A ``"kind:number"`` string that rebuilds the constraint."""
+        """A ``"kind:number"`` string that rebuilds the constraint (:meth:`from_spec`)."""
         raise NotImplementedError
 
+    @staticmethod
+    def from_spec(spec: str) -> "Constraint":
+        """``"margin:0"`` -> ``Margin(0.0)``, ``"tube:0.1"`` -> ``Tube(0.1)``.
+
+        Examples
+        --------
+        >>> Constraint.from_spec("tube:0.1")
+        Tube(eps=0.1)
+        """
+        return parse_spec("constraint", spec, {"margin": Margin, "tube": Tube}, "'margin:0' or 'tube:0.1'")
+
     def prepare_labels(self, y, d_out: int) -> jax.Array:
+        """Labels as a user holds them, converted to what the constraint uses and checked.
+
+        The conversions are conveniences of :class:`~consistent_nets.Problem`: binary
+        ``{0, 1}`` labels become ``±1`` and one-output ``Tube`` targets of shape ``(n,)``
+        become ``(n, 1)``; the result passes :meth:`check_labels`.
+        """
+        raise NotImplementedError
+
+    def check_labels(self, y, outputs_shape: tuple[int, ...]) -> None:
+        """``ValueError`` (starting with ``y``) unless ``y`` is what this constraint needs.
+
+        ``outputs_shape`` is ``(n, d_out)``. Shape and dtype are checked always, the
+        label values (domain, finiteness) only where ``y`` is concrete, not traced.
+        ``cn.consistent`` calls this at trace time; :meth:`prepare_labels` after its
+        conversions.
+        """
         raise NotImplementedError
 
     def point_slack(self, outputs, y) -> jax.Array:
@@ -54,7 +81,11 @@ class Constraint:
         in float32) contributes the smallest normal float instead of underflowing to 0,
         and a NaN slack counts as a capped violation, so ``g == 0`` iff ``in_set``.
         """
-        slack = self.point_slack(outputs, y)
+        return self.slack_penalty(self.point_slack(outputs, y))
+
+    @staticmethod
+    def slack_penalty(slack) -> jax.Array:
+        """:meth:`penalty` from the per-point slack ``(n,)``."""
         violated = ~(slack <= 0.0)  # NaN counts as violated, as in ``in_set``
         s = jnp.clip(jnp.nan_to_num(slack, nan=SLACK_CAP), 0.0, SLACK_CAP)
         square = jnp.maximum(jnp.square(s), jnp.finfo(s.dtype).tiny)
@@ -101,32 +132,43 @@ class Margin(Constraint):
 
     def prepare_labels(self, y, d_out: int) -> jax.Array:
         y = np.asarray(y)
-        if y.dtype.kind not in "biuf":
-            raise ValueError(f"y must hold numeric labels for Margin, got dtype {y.dtype}")
-        if y.ndim != 1:
-            raise ValueError(f"y must be one-dimensional for Margin, got shape {y.shape}")
-        _check_finite_labels(y)
-        if d_out == 1:
-            values = set(np.unique(y).tolist())
-            if values <= {-1, 1}:
-                return jnp.asarray(y, dtype=jnp.float32)
-            if values <= {0, 1}:
-                return jnp.asarray(2 * y - 1, dtype=jnp.float32)
+        if d_out == 1 and y.dtype.kind in "biuf" and y.ndim == 1 and set(np.unique(y).tolist()) <= {0, 1}:
+            y = 2 * y.astype(np.int64) - 1
+        self.check_labels(y, (y.shape[0] if y.ndim else 0, d_out))
+        return jnp.asarray(y, dtype=jnp.float32 if d_out == 1 else jnp.int32)
+
+    def check_labels(self, y, outputs_shape) -> None:
+        n, d_out = outputs_shape
+        dtype, shape = np.dtype(y.dtype), tuple(np.shape(y))
+        if dtype.kind not in "biuf":
+            raise ValueError(f"y must hold numeric labels for Margin, got dtype {dtype}")
+        if shape != (n,):
             raise ValueError(
-                "y must hold binary labels in {-1, +1} or {0, 1} for a one-output "
-                f"network with Margin, got values {sorted(values)[:6]}"
+                f"y has shape {shape} but the outputs have shape {tuple(outputs_shape)}: Margin "
+                f"needs one label per row of the outputs, shape ({n},)"
             )
-        if y.dtype.kind not in "iu":
+        if d_out > 1 and dtype.kind not in "iu":
             raise ValueError(
                 f"y must hold integer class labels 0..{d_out - 1} for multiclass Margin "
-                f"(d_out = {d_out}), got dtype {y.dtype}"
+                f"(d_out = {d_out}), got dtype {dtype}"
             )
-        if y.size and (y.min() < 0 or y.max() >= d_out):
+        values = concrete(y)
+        if values is None:
+            return
+        _check_finite_labels(values)
+        if d_out == 1:
+            found = set(np.unique(values).tolist())
+            if not found <= {-1, 1}:
+                raise ValueError(
+                    "y must hold binary labels -1/+1 for a one-output network with Margin "
+                    "(cn.Problem also takes 0/1; in a model pass 2 * y - 1), got values "
+                    f"{sorted(found)[:6]}"
+                )
+        elif values.size and (values.min() < 0 or values.max() >= d_out):
             raise ValueError(
                 f"y must hold class labels in 0..{d_out - 1} for a {d_out}-output network, "
-                f"got range [{y.min()}, {y.max()}]"
+                f"got range [{values.min()}, {values.max()}]"
             )
-        return jnp.asarray(y, dtype=jnp.int32)
 
     def contradiction(self, X, y):
         groups = _duplicate_groups(X)
@@ -171,14 +213,23 @@ class Tube(Constraint):
 
     def prepare_labels(self, y, d_out: int) -> jax.Array:
         y = np.asarray(y)
-        if y.dtype.kind not in "iuf":
-            raise ValueError(f"y must be numeric for Tube, got dtype {y.dtype}")
-        _check_finite_labels(y)
         if y.ndim == 1 and d_out == 1:
             y = y[:, None]
-        if y.ndim != 2 or y.shape[1] != d_out:
-            raise ValueError(f"y must have shape (n, {d_out}) for Tube, got {y.shape}")
+        self.check_labels(y, (y.shape[0] if y.ndim else 0, d_out))
         return jnp.asarray(y, dtype=jnp.float32)
+
+    def check_labels(self, y, outputs_shape) -> None:
+        dtype, shape = np.dtype(y.dtype), tuple(np.shape(y))
+        if dtype.kind not in "iuf":
+            raise ValueError(f"y must be numeric for Tube, got dtype {dtype}")
+        if shape != tuple(outputs_shape):
+            raise ValueError(
+                f"y has shape {shape} but the outputs have shape {tuple(outputs_shape)}: Tube "
+                f"needs one target per output, shape {tuple(outputs_shape)}"
+            )
+        values = concrete(y)
+        if values is not None:
+            _check_finite_labels(values)
 
     def contradiction(self, X, y):
         targets = np.asarray(y, dtype=np.float64)

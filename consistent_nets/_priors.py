@@ -8,7 +8,7 @@ import jax
 import numpyro
 import numpyro.distributions as dist
 
-from ._checks import check_real
+from ._checks import check_real, parse_spec
 
 __all__ = ["BoxPrior", "NormalPrior", "Prior"]
 
@@ -26,8 +26,19 @@ class Prior:
         raise NotImplementedError
 
     def spec(self) -> str:
-        """A ``"kind:number"`` string that rebuilds the prior (see ``from_spec`` in the CLI)."""
+        """A ``"kind:number"`` string that rebuilds the prior (:meth:`from_spec`)."""
         raise NotImplementedError
+
+    @staticmethod
+    def from_spec(spec: str) -> "Prior":
+        """``"box:3"`` -> ``BoxPrior(3.0)``, ``"normal:1"`` -> ``NormalPrior(1.0)``.
+
+        Examples
+        --------
+        >>> Prior.from_spec("normal:1.5")
+        NormalPrior(s=1.5)
+        """
+        return parse_spec("prior", spec, {"box": BoxPrior, "normal": NormalPrior}, "'box:3' or 'normal:1'")
 
     def sample_sites(self, shapes: dict[str, tuple[int, ...]]) -> dict[str, jax.Array]:
         """Declare one NumPyro sample site per weight array and return their values."""

@@ -1,9 +1,19 @@
 """A NumPyro model with consistency sites, as pure functions of a flat unconstrained vector.
 
-For unconstrained ``u`` (a flat vector; constrained values ``w = T(u)``) the tempered
-log density is ``log pi_beta(u) = log_prior(u) - beta * penalty(u)`` where ``log_prior``
-includes the Jacobian of ``T`` and every non-consistency site, and ``penalty`` is the sum
-of the consistency sites' ``g``. This is what every sampler works on.
+One path from the user's model to every sampler: the densities are NumPyro's own. For an
+unconstrained flat vector ``u`` (constrained values ``w = T(u)``, ``T`` NumPyro's
+``biject_to`` of each latent site's support, the registry its inference uses)
+
+    log pi_beta(u) = -potential_energy(temper(model, beta), args, kwargs, unravel(u))
+                   = log_prior(u) - beta * g(u),
+
+where :func:`numpyro.infer.util.potential_energy` substitutes ``T(u)`` at every latent
+site and adds ``log |det J_T(u)|`` as factor sites, its ``log_density`` applies site
+scales (``plate`` subsampling, ``handlers.scale``, masks), ``cn.temper`` scales only the
+consistency sites' ``-g`` by ``beta``, and every other site (priors of any
+distribution with a bijective support transform, ordinary likelihoods) counts in
+``log_prior``. A :class:`~consistent_nets.Problem` is one such model, written by the
+library.
 """
 
 from __future__ import annotations
@@ -12,34 +22,57 @@ import dataclasses
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 from numpyro import handlers
 from numpyro.distributions import biject_to
+from numpyro.infer.util import potential_energy, transform_fn
 
-from ._plugin import is_consistent_site
+from ._plugin import is_consistent_site, temper
 from ._problem import Problem
 
-__all__ = ["Target", "make_target"]
+__all__ = ["Target", "Fit", "make_target"]
 
 #: compiled programs shared by targets that differ only in their data (LRU)
 _SHARED: OrderedDict = OrderedDict()
 _SHARED_MAX = 32
 
 
-def _site_log_prob(site) -> jax.Array:
-    log_prob = jnp.sum(site["fn"].log_prob(site["value"]))
-    if site.get("scale") is not None:
-        log_prob = site["scale"] * log_prob
-    return log_prob
+class Fit(NamedTuple):
+    """What the consistency sites say about one draw, every site's points concatenated."""
+
+    in_set: jax.Array  # bool: every site fitted
+    slack: jax.Array  # (n,) per-point violation, <= 0 exactly where a point fits
+    outputs: jax.Array  # (n * d_out,) the network outputs the sites constrain
+
+
+def _consistency_sites(tr) -> list[dict]:
+    return [site for site in tr.values() if is_consistent_site(site)]
 
 
 @dataclass(frozen=True, eq=False)
 class Target:
-    """Pure-function view of a model; build it with :func:`make_target`."""
+    """Pure-function view of a model; build it with :func:`make_target`.
+
+    Attributes
+    ----------
+    site_shapes : dict
+        Shape of every latent sample site, in the model's order.
+    transforms : dict
+        NumPyro's ``biject_to(support)`` of every latent site: ``w = T(u)``.
+    dim : int
+        Length of the flat unconstrained vector ``u``.
+    problem : Problem or None
+        The problem when the model is a ``cn.Problem``'s.
+    symmetry : tuple or None
+        ``(net, ((param, site), ...))`` declared by ``cn.consistent(..., net=...)`` (or
+        the ``Problem``'s network): the hidden-unit group acting on the sites.
+    labels, constraints : dict
+        Each consistency site's labels and constraint, as the model was built with.
+    """
 
     model: Callable
     args: tuple
@@ -50,6 +83,9 @@ class Target:
     dim: int
     problem: Problem | None = None
     consistent_sites: tuple[str, ...] = field(default=())
+    symmetry: tuple | None = None
+    labels: dict = field(default_factory=dict)
+    constraints: dict = field(default_factory=dict)
 
     # -- compiled programs shared across data ------------------------------------------
     @property
@@ -105,58 +141,56 @@ class Target:
             _SHARED.move_to_end(full)
         return partial(fn, self.args)
 
-    # -- constrained <-> unconstrained ---------------------------------------------
+    # -- constrained <-> unconstrained (NumPyro's transform_fn) -------------------------
     def constrain(self, u: jax.Array) -> dict[str, jax.Array]:
-        z = self.unravel(u)
-        return {k: self.transforms[k](z[k]) for k in self.site_shapes}
+        return transform_fn(self.transforms, self.unravel(u))
 
     def unconstrain(self, params: dict[str, jax.Array]) -> jax.Array:
-        z = {k: self.transforms[k].inv(params[k]) for k in self.site_shapes}
+        z = transform_fn(self.transforms, {k: params[k] for k in self.site_shapes}, invert=True)
         return ravel_pytree(z)[0]
 
-    # -- densities --------------------------------------------------------------------
-    def _trace(self, params):
-        model = handlers.substitute(handlers.seed(self.model, rng_seed=0), data=params)
-        return handlers.trace(model).get_trace(*self.args, **self.kwargs)
+    # -- densities (NumPyro's potential_energy under cn.temper) --------------------------
+    def tempered_logdensity(self, u: jax.Array, beta) -> jax.Array:
+        """``log pi_beta(u) = log_prior(u) - beta * g(u)``, Jacobians included."""
+        return -potential_energy(temper(self.model, beta), self.args, self.kwargs, self.unravel(u))
 
     def terms(self, u: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
-        """``(log_prior(u), penalty(u), in_set(u))`` in one model evaluation."""
-        z = self.unravel(u)
-        params, log_prior = {}, jnp.zeros(())
-        for k in self.site_shapes:
-            params[k] = self.transforms[k](z[k])
-            log_prior += jnp.sum(self.transforms[k].log_abs_det_jacobian(z[k], params[k]))
-        g, in_set = jnp.zeros(()), jnp.array(True)
-        for site in self._trace(params).values():
-            if site["type"] != "sample":
-                continue
-            if is_consistent_site(site):
-                g += -_site_log_prob(site)
-                in_set &= site["infer"]["in_set"]
-            else:
-                log_prior += _site_log_prob(site)
-        return log_prior, g, in_set
+        """``(log_prior(u), penalty(u), in_set(u))`` in one model evaluation.
+
+        NumPyro's potential is one number; the samplers need its two parts (to choose
+        the next ``beta`` and to weight particles) and membership. ``log pi_beta`` is
+        affine in ``beta``, so one forward-mode derivative at ``beta = 0`` gives both
+        parts: the value is ``log_prior`` and the derivative is ``-g``. Membership is
+        read from the consistency sites of the same evaluation's trace.
+        """
+        params = self.unravel(u)
+
+        def log_density(beta):
+            with handlers.trace() as tr:
+                value = -potential_energy(temper(self.model, beta), self.args, self.kwargs, params)
+            return value, _all_in_set(_consistency_sites(tr))
+
+        zero, one = jnp.zeros((), u.dtype), jnp.ones((), u.dtype)
+        log_prior, minus_g, in_set = jax.jvp(log_density, (zero,), (one,), has_aux=True)
+        return log_prior, -minus_g, in_set
 
     def log_prior(self, u):
-        return self.terms(u)[0]
+        return self.tempered_logdensity(u, 0.0)
 
     def penalty(self, u):
         return self.terms(u)[1]
 
     def in_set(self, u):
-        return self.terms(u)[2]
+        return self.in_set_params(self.constrain(u))
 
-    def tempered_logdensity(self, u, beta):
-        log_prior, g, _ = self.terms(u)
-        return log_prior - beta * g
+    # -- the consistency sites at constrained values ------------------------------------
+    def _trace(self, params):
+        model = handlers.substitute(handlers.seed(self.model, rng_seed=0), data=params)
+        return handlers.trace(model).get_trace(*self.args, **self.kwargs)
 
     def training_loss(self, params: dict[str, jax.Array]) -> jax.Array:
         """Sum of the consistency sites' smooth training losses at constrained ``params``."""
-        loss = jnp.zeros(())
-        for site in self._trace(params).values():
-            if is_consistent_site(site):
-                loss += site["infer"]["training_loss"]
-        return loss
+        return sum((s["infer"]["training_loss"] for s in _consistency_sites(self._trace(params))), jnp.zeros(()))
 
     def consistency_outputs(self, params: dict[str, jax.Array]) -> jax.Array:
         """The outputs of every consistency site at constrained ``params``, flattened."""
@@ -165,33 +199,49 @@ class Target:
         )
 
     def in_set_params(self, params: dict[str, jax.Array]) -> jax.Array:
-        ok = jnp.array(True)
-        for site in self._trace(params).values():
-            if is_consistent_site(site):
-                ok &= site["infer"]["in_set"]
-        return ok
+        return _all_in_set(_consistency_sites(self._trace(params)))
+
+    def fit(self, params: dict[str, jax.Array]) -> Fit:
+        """Membership, per-point slack and outputs of every consistency site at ``params``."""
+        sites = _consistency_sites(self._trace(params))
+        return Fit(
+            _all_in_set(sites),
+            jnp.concatenate([jnp.ravel(s["infer"]["slack"]) for s in sites]),
+            jnp.concatenate([jnp.ravel(s["infer"]["outputs"]) for s in sites]),
+        )
 
     # -- exact prior draws --------------------------------------------------------------
     def prior_draw(self, rng_key: jax.Array) -> tuple[dict[str, jax.Array], jax.Array]:
         """One exact draw from the model's prior and whether it lies in S."""
-        tr = handlers.trace(handlers.seed(self.model, rng_key)).get_trace(
-            *self.args, **self.kwargs
-        )
+        tr = handlers.trace(handlers.seed(self.model, rng_key)).get_trace(*self.args, **self.kwargs)
         params = {k: tr[k]["value"] for k in self.site_shapes}
-        in_set = jnp.array(True)
-        for site in tr.values():
-            if is_consistent_site(site):
-                in_set &= site["infer"]["in_set"]
-        return params, in_set
+        return params, _all_in_set(_consistency_sites(tr))
+
+
+def _all_in_set(sites) -> jax.Array:
+    in_set = jnp.array(True)
+    for site in sites:
+        in_set &= site["infer"]["in_set"]
+    return in_set
 
 
 def make_target(model_or_problem, *model_args, **model_kwargs) -> Target:
     """Build a :class:`Target` from a ``Problem`` or a NumPyro model and its arguments.
 
+    The model is traced once, eagerly, with a prior draw: that checks the consistency
+    sites' labels (``cn.consistent`` raises ``ValueError`` before anything compiles)
+    and gives the latent sites, their shapes and supports. The densities are then
+    NumPyro's ``potential_energy`` (see the module docstring). NumPyro's
+    ``initialize_model`` is not used: it evaluates the potential eagerly at an initial
+    point (about 150 small XLA compilations on XOR, seconds of start-up) that the
+    samplers do not need, since they start from exact prior draws; the potential it
+    returns is ``potential_energy`` of the same model, which :class:`Target` calls.
+
     Raises
     ------
     ValueError
-        When the model has no ``cn.consistent`` site or has discrete latent sites.
+        When the model has no ``cn.consistent`` site with labels, has discrete latent
+        sites, or a consistency site's labels do not fit its outputs.
     """
     problem = None
     if isinstance(model_or_problem, Problem):
@@ -211,17 +261,22 @@ def make_target(model_or_problem, *model_args, **model_kwargs) -> Target:
         for name, site in tr.items()
         if site["type"] == "sample" and not site["is_observed"]
     }
-    consistent_sites = tuple(n for n, s in tr.items() if is_consistent_site(s))
-    if not consistent_sites:
-        raise ValueError("model has no consistency site: call cn.consistent(...) inside it")
+    sites = _consistency_sites(tr)
+    if not sites:
+        raise ValueError(
+            "model has no consistency site: call cn.consistent(...) inside it, with labels "
+            "(y=None only records outputs, for cn.predict)"
+        )
     if not latent:
         raise ValueError("model has no latent sample sites to sample")
     for name, site in latent.items():
         if site["fn"].support.is_discrete:
             raise ValueError(f"model site {name!r} is discrete; only continuous weights are supported")
     transforms = {name: biject_to(site["fn"].support) for name, site in latent.items()}
-    z0 = {name: transforms[name].inv(site["value"]) for name, site in latent.items()}
-    flat, unravel = ravel_pytree(z0)
+    flat, unravel = ravel_pytree(transform_fn(transforms, {k: s["value"] for k, s in latent.items()}, invert=True))
+    symmetry = next((s["infer"]["symmetry"] for s in sites if "symmetry" in s["infer"]), None)
+    if symmetry is None and problem is not None:
+        symmetry = (problem.net, tuple((k, k) for k in problem.net.param_shapes))
     return Target(
         model=model,
         args=tuple(model_args),
@@ -231,5 +286,8 @@ def make_target(model_or_problem, *model_args, **model_kwargs) -> Target:
         unravel=unravel,
         dim=int(flat.shape[0]),
         problem=problem,
-        consistent_sites=consistent_sites,
+        consistent_sites=tuple(s["name"] for s in sites),
+        symmetry=symmetry,
+        labels={s["name"]: s["infer"]["y"] for s in sites},
+        constraints={s["name"]: s["infer"]["constraint"] for s in sites},
     )

@@ -75,7 +75,7 @@ def orbit_histogram(tree, problem, ax=None):
     if not symmetry.hidden_widths(net):
         raise ValueError("problem's network has no hidden layer: no symmetry orbit to plot")
     params, _ = flat_params(tree, net)
-    perms, signs = orbit_elements(problem, params)
+    perms, signs = orbit_elements(net, params)
     num = perms[0].shape[0]
     if symmetry.group_size(net) <= max(5, num // 5):
         values = symmetry.orbit_index((perms, signs), net)

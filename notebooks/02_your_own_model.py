@@ -50,34 +50,56 @@ NUM_SAMPLES = 400 if SMALL else 2000
 # ## The model
 #
 # XOR again, with a network written by hand and a prior `cn.Problem` does not offer: the
-# hidden layer uniform on $[-3, 3]$, the output layer standard normal. The constraint asks
-# for margin $0.1$. The draws we get are from this prior **restricted to $S$** — uniform in
-# the hidden weights, normal-shaped in the output weights, and every one fits the data.
+# hidden layer uniform on $[-3, 3]$, the output layer standard normal, and the whole output
+# multiplied by a **positive scale** with a half-normal prior. The constraint asks for margin
+# $0.1$, so the scale matters: too small a scale cannot reach the margin. The draws we get
+# are from this prior **restricted to $S$**, and every one fits the data.
+#
+# The scale lives on $(0, \infty)$. Samplers work in NumPyro's unconstrained space (here
+# $\log$ scale) with the Jacobian of the transform in the density — NumPyro's own
+# `potential_energy`, so any distribution with a bijective support transform works the same
+# way (LogNormal, Gamma, Beta, ...).
+#
+# Two details make the rest of the notebook work: `y=None` by default (the NumPyro idiom for
+# prediction: without labels `cn.consistent` records the outputs instead of constraining
+# them), and `net=` declares which network's hidden-unit symmetries the model has, so
+# `cn.diagnose` can run its orbit test.
 
 # %%
 X, y = cn.datasets.xor()
+WIDTH = 3
+NET = cn.MLP([2, WIDTH, 1])
+SITES = {"w0": "w_in", "b0": "b_in", "w1": "w_out", "b1": "b_out"}  # the net's names -> ours
 
 
-def model(X, y, width=3):
-    w_in = numpyro.sample("w_in", dist.Uniform(-3.0, 3.0).expand([2, width]).to_event(2))
-    b_in = numpyro.sample("b_in", dist.Uniform(-3.0, 3.0).expand([width]).to_event(1))
-    w_out = numpyro.sample("w_out", dist.Normal(0.0, 1.0).expand([width, 1]).to_event(2))
+def model(X, y=None):
+    scale = numpyro.sample("scale", dist.HalfNormal(1.0))
+    w_in = numpyro.sample("w_in", dist.Uniform(-3.0, 3.0).expand([2, WIDTH]).to_event(2))
+    b_in = numpyro.sample("b_in", dist.Uniform(-3.0, 3.0).expand([WIDTH]).to_event(1))
+    w_out = numpyro.sample("w_out", dist.Normal(0.0, 1.0).expand([WIDTH, 1]).to_event(2))
     b_out = numpyro.sample("b_out", dist.Normal(0.0, 1.0).expand([1]).to_event(1))
-    outputs = jnp.tanh(X @ w_in + b_in) @ w_out + b_out
-    cn.consistent("fit", outputs, y, cn.Margin(0.1))
+    outputs = scale * (jnp.tanh(X @ w_in + b_in) @ w_out + b_out)
+    cn.consistent("fit", outputs, y, cn.Margin(0.1), net=NET, sites=SITES)
 
 
 # %% [markdown]
 # ## It is an ordinary NumPyro model
 #
 # Run it under `seed` and `trace`: the constraint is a site like any other, marked in its
-# `infer` dict, with whether this draw is in $S$ and its training loss.
+# `infer` dict, with whether this draw is in $S$, the per-point slack (how far each point is
+# from being fitted; $\le 0$ where it is) and the outputs. Labels of the wrong shape or
+# domain raise a `ValueError` right here, at trace time, before anything compiles.
 
 # %%
 trace = handlers.trace(handlers.seed(model, rng_seed=0)).get_trace(X, y)
 for name, site in trace.items():
     print(f"{name:6s} {site['type']:7s} shape {tuple(jnp.shape(site['value']))}")
-print("fit.infer:", {k: (bool(v) if k != "training_loss" else float(v)) for k, v in trace["fit"]["infer"].items()})
+fit = trace["fit"]["infer"]
+print("fit: in S", bool(fit["in_set"]), "| slack", np.round(np.asarray(fit["slack"]), 3))
+try:
+    handlers.seed(model, rng_seed=0)(X, y[:, None])
+except ValueError as err:
+    print("ValueError:", err)
 
 # %% [markdown]
 # `cn.temper(model, 0.0)` is the prior *exactly*: its log density equals the sum of the
@@ -85,7 +107,7 @@ print("fit.infer:", {k: (bool(v) if k != "training_loss" else float(v)) for k, v
 # $\beta\,g(w)$.
 
 # %%
-params = {k: trace[k]["value"] for k in ("w_in", "b_in", "w_out", "b_out")}
+params = {k: trace[k]["value"] for k in ("scale", "w_in", "b_in", "w_out", "b_out")}
 prior_only = sum(jnp.sum(trace[k]["fn"].log_prob(v)) for k, v in params.items())
 lp0, _ = log_density(cn.temper(model, 0.0), (X, y), {}, params)
 lp1, _ = log_density(cn.temper(model, 1.0), (X, y), {}, params)
@@ -98,12 +120,36 @@ assert np.isclose(lp0, prior_only, atol=1e-4) and np.isclose(lp1, prior_only - g
 # ## Sample it
 #
 # `cn.sample` takes the model and its arguments in place of a `Problem`. The result is
-# the same ArviZ `DataTree` as always: one posterior variable per sample site.
+# the same ArviZ `DataTree` as always: one posterior variable per sample site, the data in
+# `constant_data`/`observed_data`, and the model's description in the attrs.
 
 # %%
 tree = cn.sample(model, X, y, method="smc", num_samples=NUM_SAMPLES, rng_key=jax.random.key(0), progress_bar=False)
 print(f"log vol(S) under this prior = {tree.attrs['log_volume']:.3f} ± {tree.attrs['log_volume_se']:.3f}")
-tree.posterior
+tree
+
+# %% [markdown]
+# ## Predictions: `cn.predict` on the model
+#
+# `cn.predict(model, tree, X_new)` runs the model on every draw *without labels* (NumPyro's
+# `Predictive` underneath) and returns the outputs, `(chain, draw, n_new, 1)`;
+# `add_to_tree=True` also stores them as the `posterior_predictive` group. Here: on a grid,
+# the fraction of draws that call each point $+1$ — every draw fits the four corners, and
+# they disagree in between.
+
+# %%
+grid = np.linspace(-1.6, 1.6, 41 if SMALL else 81, dtype=np.float32)
+gx, gy = np.meshgrid(grid, grid)
+X_grid = np.stack([gx.ravel(), gy.ravel()], axis=1)
+f = cn.predict(model, tree, X_grid, add_to_tree=True)
+print("outputs", f.shape, "| tree groups:", sorted(tree.children))
+positive = (f[..., 0] > 0).mean(axis=(0, 1)).reshape(gx.shape)
+fig, ax = plt.subplots(figsize=(5, 4.5), constrained_layout=True)
+mesh = ax.pcolormesh(gx, gy, positive, cmap="RdBu", vmin=0, vmax=1, shading="auto")
+ax.scatter(X[:, 0], X[:, 1], c=y, cmap="RdBu", edgecolors="k", s=80)
+fig.colorbar(mesh, ax=ax, label="fraction of draws predicting +1")
+ax.set(title="cn.predict(model, tree, X_grid)", xlabel="$x_1$", ylabel="$x_2$")
+plt.show()
 
 # %% [markdown]
 # ## The tempered density, seen along a line
@@ -144,28 +190,29 @@ plt.show()
 # gives the same function (notebook 04 explains; `cn.diagnose` uses function-space R-hat).
 
 # %%
-arviz_stats.summary(tree, var_names=["w_out", "b_out"], kind="stats")
+arviz_stats.summary(tree, var_names=["scale", "w_out", "b_out"], kind="stats")
 
 # %% [markdown]
-# The output weights' prior is $N(0, 1)$; restricted to $S$ they must be large enough to
-# reach margin $0.1$ with the right signs, so their distribution moves away from $0$.
+# The scale's prior is half-normal; restricted to $S$ it must be large enough for the
+# outputs to reach margin $0.1$, so small scales lose mass.
 
 # %%
-w_out = tree.posterior["w_out"].values.reshape(-1)
-grid = np.linspace(-4, 4, 200)
+scale = tree.posterior["scale"].values.reshape(-1)
+grid_s = np.linspace(0, 4, 200)
 fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
-ax.hist(w_out, bins=40, density=True, color="tab:purple", alpha=0.6, label="draws from S (all units)")
-ax.plot(grid, np.exp(-grid**2 / 2) / np.sqrt(2 * np.pi), "k--", label="prior N(0, 1)")
-ax.set(xlabel="output weight", ylabel="density", title="output-layer weights: prior vs prior restricted to S")
+ax.hist(scale, bins=40, density=True, color="tab:purple", alpha=0.6, label="draws from S")
+ax.plot(grid_s, 2 * np.exp(-grid_s**2 / 2) / np.sqrt(2 * np.pi), "k--", label="prior HalfNormal(1)")
+ax.set(xlabel="output scale", ylabel="density", title="output scale: prior vs prior restricted to S")
 ax.legend()
 plt.show()
 
 # %% [markdown]
 # ## Diagnose it
 #
-# Given a model instead of a `Problem`, `cn.diagnose` runs the checks that need no
-# network structure (membership, volume, importance weights); pass a `cn.Problem` for the
-# function-space, chord and symmetry checks.
+# Given the model and its arguments, `cn.diagnose` runs every check the model allows:
+# membership and function-space R-hat/ESS from the consistency site's outputs, the chord
+# test in the unconstrained space with the model's own density, and — because the model
+# declared `net=` — the orbit test. Pass `probes=(X_probe,)` for outputs at more inputs.
 
 # %%
-cn.diagnose(tree, model, X, y, rng_key=jax.random.key(1))
+cn.diagnose(tree, model, X, y, rng_key=jax.random.key(1), probes=(X_grid[::40],))

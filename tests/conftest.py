@@ -37,6 +37,26 @@ def tree_from(params, num_chains, attrs=None, stats=None):
     return build_tree(draws, stats or {"in_set": np.ones(shape, bool)}, attrs or {"method": "test"})
 
 
+def net_outputs(problem, params, X):
+    """``f_w(X)`` of every flattened draw ``params``: shape ``(N, len(X) * d_out)``."""
+    apply = jax.jit(jax.vmap(problem.net.apply, in_axes=(0, None)))
+    f = np.asarray(apply({k: jax.numpy.asarray(v) for k, v in params.items()}, jax.numpy.asarray(X)))
+    return f.reshape(f.shape[0], -1)
+
+
+def probe_outputs(problem, params, num_random=16):
+    """Outputs at the training inputs and ``num_random`` random probe points (key 0)."""
+    return net_outputs(problem, params, problem.probe_points(jax.random.key(0), num_random))
+
+
+def depth_features(problem, params, X_random):
+    """Sorted training depths then outputs at ``X_random``, as the reference check sees them."""
+    slack = jax.vmap(lambda p: problem.constraint.point_slack(problem.net.apply(p, problem.X), problem.y))(
+        {k: jax.numpy.asarray(v) for k, v in params.items()}
+    )
+    return np.concatenate([np.sort(-np.asarray(slack), axis=1), net_outputs(problem, params, X_random)], axis=1)
+
+
 @pytest.fixture(scope="session")
 def xor_problem():
     X, y = cn.datasets.xor()
@@ -69,3 +89,43 @@ def xor_smc(xor_problem):
 def exact(xor_rejection, xor_problem):
     """The 2000 exact XOR draws, flattened to ``(draw, ...)``, and ``(chain, draw)``."""
     return flat_params(xor_rejection, xor_problem.net)
+
+
+#: the network of the hand-written model below (its hidden-unit symmetries are declared)
+SCALED_NET = cn.MLP([2, 3, 1], activation="tanh")
+
+
+def scaled_model(X, y=None):
+    """XOR by a hand-written NumPyro model with constrained-support priors.
+
+    A LogNormal temperature ``s`` of the hidden layer and a HalfNormal output scale ``t``
+    (both positive: NumPyro samples them through exp), box hidden weights, normal output
+    weights; margin 0.1, so ``t`` and the output weights share S. ``y=None`` records the
+    outputs instead (``cn.predict``).
+    """
+    import jax.numpy as jnp
+    import numpyro
+    import numpyro.distributions as dist
+
+    s = numpyro.sample("s", dist.LogNormal(0.0, 0.5))
+    t = numpyro.sample("t", dist.HalfNormal(1.0))
+    w0 = numpyro.sample("w0", dist.Uniform(-3.0, 3.0).expand([2, 3]).to_event(2))
+    b0 = numpyro.sample("b0", dist.Uniform(-3.0, 3.0).expand([3]).to_event(1))
+    w1 = numpyro.sample("w1", dist.Normal(0.0, 1.0).expand([3, 1]).to_event(2))
+    b1 = numpyro.sample("b1", dist.Normal(0.0, 1.0).expand([1]).to_event(1))
+    outputs = t * (jnp.tanh(s * (X @ w0 + b0)) @ w1 + b1)
+    cn.consistent("fit", outputs, y, cn.Margin(0.1), net=SCALED_NET)
+
+
+@pytest.fixture(scope="session")
+def scaled_rejection():
+    """2000 exact draws from S of :func:`scaled_model` (acceptance about 0.17 %)."""
+    X, y = cn.datasets.xor()
+    return cn.sample(scaled_model, X, y, method="rejection", num_samples=2000, rng_key=jax.random.key(0), progress_bar=False)
+
+
+@pytest.fixture(scope="session")
+def scaled_sgd():
+    """The SGD heuristic on :func:`scaled_model`: biased towards the boundary of S."""
+    X, y = cn.datasets.xor()
+    return cn.sample(scaled_model, X, y, method="sgd", num_samples=500, rng_key=jax.random.key(0), progress_bar=False)

@@ -56,8 +56,9 @@ def test_sample_stores_what_rebuilds_the_problem(runs):
     import xarray as xr
 
     tree = xr.open_datatree(runs["smc"])
-    assert tree.attrs["cli_dataset"] == "xor" and tree.attrs["cli_arch"] == "2-3-1"
-    assert tree.attrs["cli_prior"] == "box:3" and tree.attrs["cli_constraint"] == "margin:0"
+    assert tree.attrs["cli_dataset"] == "xor" and tree.attrs["cn_arch"] == "2-3-1"
+    assert tree.attrs["cn_prior"] == "box:3" and tree.attrs["cn_constraint"] == "margin:0"
+    assert tree["constant_data"]["X"].shape == (4, 2) and tree["observed_data"]["y"].shape == (4,)
     assert tree.attrs["method"] == "smc" and tree["sample_stats"]["in_set"].values.all()
     assert tree["posterior"]["w0"].shape == (4, 100, 2, 3)
 
@@ -130,7 +131,10 @@ def test_help_is_for_newcomers(capsys):
     for word in ("demo", "sample", "diagnose", "exit status", "uniform"):
         assert word in text
     assert main(["sample", "--help"]) == EXIT_OK
-    assert "--force" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "--force" in text and "--data" in text
+    for fmt in (".npz", ".npy", ".csv", "label"):
+        assert fmt in text
 
 
 def test_empty_solution_set_exits_3(tmp_path, capsys):
@@ -141,3 +145,116 @@ def test_empty_solution_set_exits_3(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("consistent-nets: no solutions") and "log vol(S) <=" in err and err.count("\n") == 1
     assert not out.exists()
+
+
+def _write_xor(tmp_path, fmt):
+    import numpy as np
+
+    import consistent_nets as cn
+
+    X, y = cn.datasets.xor()
+    if fmt == "npz":
+        np.savez(tmp_path / "xor.npz", X=X, y=y)
+        return [tmp_path / "xor.npz"]
+    if fmt == "npy":
+        np.save(tmp_path / "X.npy", X)
+        np.save(tmp_path / "y.npy", y)
+        return [tmp_path / "X.npy", tmp_path / "y.npy"]
+    table = "\n".join(",".join(f"{v:g}" for v in (*x, label)) for x, label in zip(X, y))
+    header = "x1,x2,label\n" if fmt == "csv-header" else ""
+    (tmp_path / "xor.csv").write_text(header + table + "\n")
+    return [tmp_path / "xor.csv"]
+
+
+@pytest.mark.parametrize("fmt", ["npz", "npy", "csv", "csv-header"])
+def test_sample_own_data(fmt, tmp_path):
+    import numpy as np
+    import xarray as xr
+
+    import consistent_nets as cn
+
+    files = _write_xor(tmp_path, fmt)
+    out = tmp_path / "mine.nc"
+    args = ["sample", "--data", *map(str, files), "--arch", "2-3-1", "--method", "rejection",
+            "--num-samples", "8", "--num-chains", "2", "--out", str(out)]
+    assert main(args) == EXIT_OK
+    tree = xr.open_datatree(out)
+    X, y = cn.datasets.xor()
+    np.testing.assert_array_equal(tree["constant_data"]["X"].values, X)
+    np.testing.assert_array_equal(tree["observed_data"]["y"].values, y)
+    assert tree.attrs["cli_dataset"] == "file" and tree.attrs["cli_data"] == " ".join(f.name for f in files)
+
+
+@pytest.mark.parametrize(
+    "args,word",
+    [
+        (["--n", "10"], "--n does not apply to xor"),
+        (["--dataset", "xor", "--n", "10"], "--n does not apply to xor"),
+        (["--data", "DATA", "--n", "5"], "--n does not apply to --data"),
+        (["--data", "DATA", "--data-seed", "1"], "--data-seed does not apply"),
+        (["--data", "DATA", "--dataset", "moons"], "alternatives"),
+        (["--data", "points.txt"], "--data takes"),
+        (["--data", "X.npy"], "--data takes"),
+        (["--dat", "DATA"], "unrecognized"),
+        (["--data-s", "3"], "unrecognized"),
+    ],
+)
+def test_options_that_do_not_apply_are_refused(args, word, tmp_path, capsys):
+    (data,) = _write_xor(tmp_path, "npz")
+    args = [str(data) if a == "DATA" else a for a in args]
+    assert main(["sample", *args, "--out", str(tmp_path / "x.nc")]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and word in err, err
+    assert not (tmp_path / "x.nc").exists()
+
+
+def test_sample_data_errors_name_the_file(tmp_path, capsys):
+    import numpy as np
+
+    np.savez(tmp_path / "bad.npz", inputs=np.zeros((4, 2)))
+    (tmp_path / "ragged.csv").write_text("1,2,1\n3,1\n")
+    for name, word in (("bad.npz", "lacks the arrays ['X', 'y']"), ("ragged.csv", "same number"), ("none.csv", "no such file")):
+        assert main(["sample", "--data", str(tmp_path / name), "--out", str(tmp_path / "x.nc")]) == EXIT_BAD_INPUT
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and word in err and "--data" in err, err
+
+
+def test_diagnose_a_tree_saved_from_python(tmp_path, capsys):
+    """Any tree: a Problem's is rebuilt from its spec and data; a model's gets an honest
+    inconclusive verdict that says why."""
+    import jax
+
+    import consistent_nets as cn
+    from conftest import scaled_model
+
+    X, y = cn.datasets.xor()
+    problem = cn.Problem(cn.MLP([2, 3, 1]), X, y, cn.BoxPrior(3.0), cn.Margin(0.0))
+    tree = cn.sample(problem, method="rejection", num_samples=int(N), rng_key=jax.random.key(2), progress_bar=False)
+    tree.to_netcdf(tmp_path / "python.nc")
+    assert main(["diagnose", str(tmp_path / "python.nc"), "--json"]) == EXIT_OK
+    report = json.loads(capsys.readouterr().out)
+    assert report["verdict"] == "passed" and report["checks"]["chord"]["passed"] is True
+
+    model_tree = cn.sample(scaled_model, X, y, method="rejection", num_samples=40, rng_key=jax.random.key(2),
+                           progress_bar=False)
+    model_tree.to_netcdf(tmp_path / "model.nc")
+    assert main(["diagnose", str(tmp_path / "model.nc")]) == EXIT_FAILED
+    captured = capsys.readouterr()
+    assert "INCONCLUSIVE" in captured.out and "hand-written NumPyro model (scaled_model)" in captured.err
+
+
+def test_diagnose_reads_runs_written_before_trees_carried_their_data(runs, tmp_path, capsys):
+    import xarray as xr
+
+    with xr.open_datatree(runs["sgd"]) as opened:
+        old = opened.load()
+    for group in ("constant_data", "observed_data"):
+        del old[group]
+    for key in [k for k in old.attrs if k.startswith("cn_")]:
+        del old.attrs[key]
+    old.attrs.update(cli_arch="2-3-1", cli_activation="tanh", cli_prior="box:3", cli_constraint="margin:0",
+                     cli_n=-1, cli_data_seed=0)
+    old.to_netcdf(tmp_path / "old.nc")
+    assert main(["diagnose", str(tmp_path / "old.nc"), "--json"]) == EXIT_FAILED
+    report = json.loads(capsys.readouterr().out)
+    assert report["verdict"] == "failed" and report["checks"]["chord"]["passed"] is False

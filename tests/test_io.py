@@ -109,3 +109,53 @@ def test_complete_run_does_not_warn(xor_problem):
         warnings.simplefilter("error", RuntimeWarning)
         tree = run(xor_problem, "rejection", num_samples=8)
     assert tree.attrs["complete"] == 1 and tree.attrs["stop_reason"] == "complete"
+
+
+def test_a_tree_carries_its_data_and_spec(xor_problem, tmp_path):
+    tree = run(xor_problem, "rejection", num_samples=16)
+    np.testing.assert_array_equal(tree["constant_data"]["X"].values, np.asarray(xor_problem.X))
+    np.testing.assert_array_equal(tree["observed_data"]["y"].values, np.asarray(xor_problem.y))
+    assert {k: tree.attrs[k] for k in ("cn_problem", "cn_arch", "cn_activation", "cn_prior", "cn_constraint")} == {
+        "cn_problem": "Problem", "cn_arch": "2-3-1", "cn_activation": "tanh", "cn_prior": "box:3",
+        "cn_constraint": "margin:0",
+    }
+    assert tree.attrs["cn_version"] == cn.__version__
+    assert_round_trip(tree, tmp_path / "with-data.nc")
+
+
+def test_load_rebuilds_the_problem(tmp_path):
+    X, y = cn.datasets.moons(12, 0.1, 0)
+    problem = cn.Problem(cn.MLP([2, 4, 1], "relu"), X, y, cn.NormalPrior(1.5), cn.Margin(0.05))
+    tree = run(problem, "rejection", num_samples=8)
+    tree.to_netcdf(tmp_path / "run.nc")
+    loaded, again = cn.load(tmp_path / "run.nc")
+    assert loaded.identical(tree)
+    assert (again.net, again.prior, again.constraint) == (problem.net, problem.prior, problem.constraint)
+    np.testing.assert_array_equal(np.asarray(again.X), np.asarray(problem.X))
+    np.testing.assert_array_equal(np.asarray(again.y), np.asarray(problem.y))
+
+
+def test_load_of_a_model_tree_gives_no_problem(tmp_path):
+    from conftest import scaled_model
+
+    X, y = cn.datasets.xor()
+    tree = cn.sample(scaled_model, X, y, method="rejection", num_samples=8, num_chains=2,
+                     rng_key=jax.random.key(0), progress_bar=False)
+    assert tree.attrs["cn_problem"] == "model" and tree.attrs["cn_model"] == "scaled_model"
+    assert tree.attrs["cn_constraint"] == "margin:0.1" and tree.attrs["cn_arch"] == "2-3-1"
+    np.testing.assert_array_equal(tree["constant_data"]["X"].values, X)
+    np.testing.assert_array_equal(tree["observed_data"]["fit"].values, y)
+    tree.to_netcdf(tmp_path / "model.nc")
+    loaded, problem = cn.load(tmp_path / "model.nc")
+    assert problem is None and loaded.identical(tree)
+
+
+def test_load_refuses_what_is_not_a_tree(tmp_path):
+    with pytest.raises(ValueError, match="no such file"):
+        cn.load(tmp_path / "missing.nc")
+    (tmp_path / "notes.nc").write_text("not netCDF")
+    with pytest.raises(ValueError, match="not a netCDF"):
+        cn.load(tmp_path / "notes.nc")
+    xr.DataTree(xr.Dataset({"a": ("x", [1.0])})).to_netcdf(tmp_path / "other.nc")
+    with pytest.raises(ValueError, match="posterior"):
+        cn.load(tmp_path / "other.nc")

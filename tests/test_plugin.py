@@ -111,3 +111,28 @@ def test_consistent_rejects_non_constraint():
     with pytest.raises(ValueError, match="constraint"):
         with handlers.seed(rng_seed=0):
             cn.consistent("x", jnp.zeros((2, 1)), jnp.ones(2), "margin")
+
+
+def test_consistent_records_outputs_slack_and_labels():
+    X, y = cn.datasets.xor()
+    outputs = jnp.asarray(X[:, :1] * 2.0)
+    with handlers.trace() as tr, handlers.seed(rng_seed=0):
+        cn.consistent("fit", outputs, y, cn.Margin(0.5))
+    infer = tr["fit"]["infer"]
+    np.testing.assert_array_equal(infer["outputs"], outputs)
+    np.testing.assert_allclose(infer["slack"], 0.5 - y * outputs[:, 0])
+    assert bool(infer["in_set"]) == bool(np.all(infer["slack"] <= 0))
+    assert infer["constraint"] == cn.Margin(0.5) and "symmetry" not in infer
+
+
+def test_without_labels_consistent_records_the_outputs_only():
+    """y=None, the NumPyro idiom for prediction: a tagged deterministic site, no factor."""
+    X, _ = cn.datasets.xor()
+    net = cn.MLP([2, 1])
+    with handlers.trace() as tr, handlers.seed(rng_seed=0):
+        cn.consistent("fit", jnp.asarray(X[:, :1]), None, cn.Margin(0.0), net=net)
+    site = tr["fit"]
+    assert site["type"] == "deterministic" and site["infer"]["consistent"]
+    assert site["infer"]["symmetry"] == (net, (("w0", "w0"), ("b0", "b0")))
+    lp, _ = log_density(lambda: cn.consistent("fit", jnp.ones((4, 1)), None, cn.Margin(0.0)), (), {}, {})
+    assert float(lp) == 0.0

@@ -210,3 +210,75 @@ def test_predict_checks_X_new(xor_problem_small, no_compile):
         cn.predict(xor_problem_small, None, with_nan(np.ones((3, 2))))
     with raises_naming("problem"):
         cn.predict("xor", None, np.ones((3, 2)))
+
+
+def _regression(X, y):
+    import numpyro
+    import numpyro.distributions as dist
+
+    w = numpyro.sample("w", dist.Normal(0.0, 1.0).expand([1, 1]).to_event(2))
+    cn.consistent("fit", X @ w, y, cn.Tube(0.3))
+
+
+X6 = np.linspace(-1, 1, 6, dtype=np.float32)[:, None]
+
+
+def test_the_tube_shape_trap_fails_before_compiling(no_compile):
+    """y (6,) against outputs (6, 1) would broadcast to (6, 6): refused, naming both shapes."""
+    with pytest.raises(ValueError, match=r"y has shape \(6,\) but the outputs have shape \(6, 1\)"):
+        cn.sample(_regression, X6, 0.5 * X6[:, 0], method="smc", num_samples=8, num_chains=2,
+                  rng_key=jax.random.key(0), progress_bar=False)
+    with pytest.raises(Compiled):  # the same model with (6, 1) targets gets to compilation
+        cn.sample(_regression, X6, 0.5 * X6, method="smc", num_samples=8, num_chains=2,
+                  rng_key=jax.random.key(0), progress_bar=False)
+
+
+def _classifier(labels, outputs=lambda h: h[:, :1], constraint=MARGIN, **declare):
+    import numpyro
+    import numpyro.distributions as dist
+
+    def model(X, y):
+        w = numpyro.sample("w0", dist.Uniform(-3.0, 3.0).expand([2, 3]).to_event(2))
+        cn.consistent("fit", outputs(X @ w), y, constraint, **declare)
+
+    return model, labels
+
+
+MODEL_CASES = {
+    "0/1 labels for one output": ("y", _classifier(np.array([0, 1, 1, 0]))),
+    "labels (n, 1) for Margin": ("y", _classifier(Y_XOR[:, None])),
+    "too few labels": ("y", _classifier(Y_XOR[:3])),
+    "float classes": ("y", _classifier(np.array([0.0, 1.0, 2.0, 1.0]), outputs=lambda h: h)),
+    "class out of range": ("y", _classifier(np.array([0, 1, 3, 1]), outputs=lambda h: h)),
+    "string labels": ("y", _classifier(np.array(["a", "b", "a", "b"]))),
+    "NaN target": ("y", _classifier(with_nan(np.zeros((4, 1))), constraint=cn.Tube(0.1))),
+    "one-dimensional outputs": ("outputs", _classifier(Y_XOR, outputs=lambda h: h[:, 0])),
+    "integer outputs": ("outputs", _classifier(Y_XOR, outputs=lambda h: (h[:, :1] > 0).astype(jnp.int32))),
+    "net of another width": ("net", _classifier(Y_XOR, outputs=lambda h: h, net=cn.MLP([2, 3, 1]))),
+    "sites missing a layer": ("sites", _classifier(Y_XOR, net=cn.MLP([2, 3, 1]), sites={"w0": "w0"})),
+}
+
+
+@pytest.mark.parametrize("case", list(MODEL_CASES))
+def test_bad_consistency_sites_fail_before_compiling(case, no_compile):
+    name, (model, labels) = MODEL_CASES[case]
+    with raises_naming(name):
+        cn.sample(model, X_XOR, labels, method="rejection", num_samples=8, num_chains=2,
+                  rng_key=jax.random.key(0), progress_bar=False)
+
+
+def test_labels_traced_inside_jit_are_checked_by_shape():
+    """Under jit the label values are unknown: shapes and dtypes are still checked."""
+    from numpyro import handlers
+
+    model, _ = _classifier(Y_XOR)
+    run = jax.jit(lambda y: handlers.trace(handlers.seed(model, 0)).get_trace(X_XOR, y)["fit"]["infer"]["in_set"])
+    assert run(jnp.asarray(Y_XOR, jnp.float32)).shape == ()
+    with raises_naming("y"):
+        run(jnp.asarray(Y_XOR[:, None], jnp.float32))
+
+
+def test_predict_for_a_model_checks_before_compiling(no_compile):
+    model, labels = _classifier(Y_XOR)
+    with raises_naming("model_args"):  # run with labels: the model is checked before the tree
+        cn.predict(model, None, X_XOR, labels)

@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from ._data import FORMATS, check_data_paths
 from ._specs import DEFAULT_ARCH, parse_arch
 
 __all__ = ["main", "make_parser", "EXIT_OK", "EXIT_FAILED", "EXIT_BAD_INPUT", "EXIT_INFEASIBLE"]
@@ -78,16 +79,24 @@ exit status: 0 done (diagnose: the sample passed), 1 diagnose: the sample failed
 not reach it (the message bounds log vol(S))."""
 
 SAMPLE_EXAMPLES = """\
+your own data (--data): one .npz with arrays X (n, d) and y (n,), two .npy files
+(X then y), or one .csv with the label in the last column (a header row is skipped).
+Labels: -1/+1 or 0/1 for one output, 0..K-1 for K classes (margin), numbers (tube).
+
 examples:
   consistent-nets sample --dataset xor --out xor.nc
   consistent-nets sample --dataset moons --arch 2-16-16-1 --num-samples 1000 --out moons.nc
+  consistent-nets sample --data points.csv --arch 2-8-1 --out mine.nc
+  consistent-nets sample --data X.npy y.npy --constraint tube:0.1 --out regression.nc
   consistent-nets sample --dataset xor --method sgd --out xor-sgd.nc && consistent-nets diagnose xor-sgd.nc
 """
 
 
 def make_parser() -> argparse.ArgumentParser:
     raw = argparse.RawDescriptionHelpFormatter
-    parser = _Parser(prog="consistent-nets", description=DESCRIPTION, epilog=EPILOG, formatter_class=raw)
+    parser = _Parser(
+        prog="consistent-nets", description=DESCRIPTION, epilog=EPILOG, formatter_class=raw, allow_abbrev=False
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
@@ -97,7 +106,7 @@ def make_parser() -> argparse.ArgumentParser:
         description="XOR with a 2-3-1 tanh network, box prior [-3, 3]: sample S with the default\n"
         "method (smc) and with the SGD heuristic (sgd), diagnose both, print a table and\n"
         "write demo.png. About a minute the first time (compilation), less afterwards.",
-        epilog=EPILOG, formatter_class=raw,
+        epilog=EPILOG, formatter_class=raw, allow_abbrev=False,
     )
     demo.add_argument("--out-dir", default=".", metavar="DIR", help="where demo.png goes (default: the current directory)")
     demo.add_argument("--num-samples", type=_positive_int, default=1000, metavar="N", help="draws per method (default 1000)")
@@ -107,11 +116,14 @@ def make_parser() -> argparse.ArgumentParser:
     sample = sub.add_parser(
         "sample",
         help="sample one problem and write the draws to a netCDF file",
-        description="Draw weights from S for a shipped dataset and write an ArviZ DataTree (netCDF)\n"
-        "that 'consistent-nets diagnose' reads back. A progress bar shows on a terminal.",
-        epilog=SAMPLE_EXAMPLES + "\n" + EPILOG, formatter_class=raw,
+        description="Draw weights from S for a shipped dataset or your own data (--data) and write an\n"
+        "ArviZ DataTree (netCDF, with the data) that 'consistent-nets diagnose' reads back.\n"
+        "A progress bar shows on a terminal.",
+        epilog=SAMPLE_EXAMPLES + "\n" + EPILOG, formatter_class=raw, allow_abbrev=False,
     )
-    sample.add_argument("--dataset", choices=DATASETS, default="xor", help="default xor")
+    sample.add_argument("--dataset", choices=DATASETS, help="a shipped dataset (default xor)")
+    sample.add_argument("--data", nargs="+", metavar="FILE",
+                        help=f"your own data instead of --dataset: {FORMATS}")
     sample.add_argument("--arch", type=_arch_arg, metavar="WIDTHS",
                         help="layer widths incl. input and output, e.g. 2-16-16-1 (default per dataset: "
                         + ", ".join(f"{k} {v}" for k, v in DEFAULT_ARCH.items()) + ")")
@@ -125,8 +137,9 @@ def make_parser() -> argparse.ArgumentParser:
     sample.add_argument("--num-samples", type=_positive_int, default=2000, metavar="N", help="draws in S over all chains (default 2000)")
     sample.add_argument("--num-chains", type=_positive_int, default=4, metavar="C", help="independent chains (default 4)")
     sample.add_argument("--n", type=_positive_int, metavar="N",
-                        help="number of data points (default per dataset: " + ", ".join(f"{k} {v}" for k, v in DEFAULT_N.items()) + ")")
-    sample.add_argument("--data-seed", type=int, default=0, metavar="S", help="seed of the dataset (default 0)")
+                        help="number of data points of a shipped dataset other than xor (default: "
+                        + ", ".join(f"{k} {v}" for k, v in DEFAULT_N.items()) + ")")
+    sample.add_argument("--data-seed", type=int, metavar="S", help="seed of a shipped dataset (default 0)")
     sample.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the sampler (default 0)")
     sample.add_argument("--out", required=True, metavar="FILE", help="netCDF file to write, e.g. run.nc (required)")
     sample.add_argument("--force", action="store_true", help="overwrite --out if it exists")
@@ -135,12 +148,15 @@ def make_parser() -> argparse.ArgumentParser:
     diagnose = sub.add_parser(
         "diagnose",
         help="how far a saved run is from uniform on S (exit 0 pass, 1 fail)",
-        description="Rebuild the problem a run was drawn for, run every check of cn.diagnose\n"
-        "(membership, R-hat/ESS of network outputs, chord, orbit, volume, weights, reference)\n"
-        "and print the report: exit 0 when the sample passes, 1 when it does not.",
-        epilog=EPILOG, formatter_class=raw,
+        description="Rebuild the problem a run was drawn for (cn.load: from the tree's spec and data),\n"
+        "run every check of cn.diagnose (membership, R-hat/ESS of network outputs, chord, orbit,\n"
+        "volume, weights, reference) and print the report: exit 0 when the sample passes, 1 when\n"
+        "it fails or the verdict is inconclusive (a hand-written model's tree: its code is not\n"
+        "in the file, so only the tree-level checks run; diagnose it in Python instead).",
+        epilog=EPILOG, formatter_class=raw, allow_abbrev=False,
     )
-    diagnose.add_argument("run", metavar="RUN.nc", help="a file written by 'consistent-nets sample'")
+    diagnose.add_argument("run", metavar="RUN.nc",
+                          help="a tree written by 'consistent-nets sample' or saved from Python (tree.to_netcdf)")
     diagnose.add_argument("--reference", metavar="REF",
                           help="a run of the same problem known to be uniform (e.g. --method rejection), "
                           "or 'rejection' to draw one now, or 'auto' (rejection when affordable)")
@@ -148,6 +164,25 @@ def make_parser() -> argparse.ArgumentParser:
     diagnose.add_argument("--seed", type=int, default=1, metavar="S", help="seed of the diagnostics (default 1)")
     diagnose.set_defaults(command_module="_diagnose")
     return parser
+
+
+def _check_sample_args(args, parser) -> None:
+    """Options that do not apply are refused (exit 2), never ignored; defaults filled in."""
+    if args.data is not None:
+        why = check_data_paths(args.data)
+        if args.dataset is not None:
+            why = "--data and --dataset are alternatives: give one"
+        elif args.n is not None:
+            why = "--n does not apply to --data (the file holds its points)"
+        elif args.data_seed is not None:
+            why = "--data-seed does not apply to --data (the file holds its points)"
+        if why:
+            parser.error(why)
+        return
+    args.dataset = args.dataset or "xor"
+    if args.dataset == "xor" and args.n is not None:
+        parser.error("--n does not apply to xor (it always has 4 points)")
+    args.data_seed = 0 if args.data_seed is None else args.data_seed
 
 
 def _version() -> str:
@@ -161,8 +196,11 @@ def _version() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    parser = make_parser()
     try:
-        args = make_parser().parse_args(argv)
+        args = parser.parse_args(argv)
+        if args.command_module == "_sample":
+            _check_sample_args(args, parser)
     except SystemExit as done:  # --help, --version, or a bad argument (message already printed)
         return done.code if isinstance(done.code, int) else EXIT_BAD_INPUT
     _configure_jax()

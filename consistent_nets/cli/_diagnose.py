@@ -1,40 +1,60 @@
-"""``consistent-nets diagnose``: how far a saved run is from uniform on S."""
+"""``consistent-nets diagnose``: how far a saved run is from uniform on S.
+
+Any tree with a ``posterior`` group is accepted: ``cn.load`` rebuilds a ``cn.Problem``
+from the tree's spec attrs and data groups (written by ``cn.sample`` and by ``sample``);
+runs written before trees carried their data are rebuilt from their ``cli_*`` attrs. A
+hand-written model's code is not in the file: such a tree gets the tree-level checks
+only, and an inconclusive verdict that says so.
+"""
 
 from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
+import sys
+
+import numpy as np
 
 from ._specs import build_problem
 
-__all__ = ["run", "CLI_ATTRS"]
+__all__ = ["run", "load_run"]
 
-
+#: what runs written by ``sample`` before trees carried their data record instead
 CLI_ATTRS = ("cli_dataset", "cli_arch", "cli_activation", "cli_prior", "cli_constraint", "cli_n", "cli_data_seed")
 
 
-def _load(path: str, what: str):
-    import xarray as xr
+def load_run(path: str, what: str):
+    """``(tree, problem or None, why None)`` of a saved run; ``ValueError`` naming ``what``."""
+    import consistent_nets as cn
 
-    if not Path(path).is_file():
-        raise ValueError(f"{what} {path}: no such file")
     try:
-        tree = xr.open_datatree(path)
-    except Exception as err:  # noqa: BLE001 - any reader failure is bad input here
-        raise ValueError(f"{what} {path}: not a netCDF DataTree ({type(err).__name__})") from err
-    missing = [k for k in CLI_ATTRS if k not in tree.attrs]
-    if "posterior" not in tree.children or "sample_stats" not in tree.children or missing:
-        raise ValueError(f"{what} {path}: not a run written by 'consistent-nets sample'")
-    return tree.load()
-
-
-def _problem_of(tree):
+        tree, problem = cn.load(path)
+    except ValueError as err:
+        raise ValueError(f"{what} {str(err).removeprefix('path ')}") from None
     a = tree.attrs
-    n = int(a["cli_n"])
-    return build_problem(
-        str(a["cli_dataset"]), str(a["cli_arch"]), str(a["cli_activation"]), str(a["cli_prior"]),
-        str(a["cli_constraint"]), None if n < 0 else n, int(a["cli_data_seed"]),
+    if problem is None and all(k in a for k in CLI_ATTRS) and a["cli_dataset"] != "file":
+        n = int(a["cli_n"])
+        problem = build_problem(
+            str(a["cli_dataset"]), str(a["cli_arch"]), str(a["cli_activation"]), str(a["cli_prior"]),
+            str(a["cli_constraint"]), None if n < 0 else n, int(a["cli_data_seed"]),
+        )
+    why = ""
+    if problem is None:
+        if a.get("cn_problem") == "model":
+            why = (
+                f"{path} holds draws of a hand-written NumPyro model ({a.get('cn_model', '?')}); its code is not "
+                "in the file, so only the tree-level checks run: diagnose it in Python with "
+                "cn.diagnose(tree, model, *args)"
+            )
+        else:
+            why = f"{path} does not say what problem it was drawn for (no cn_* spec attrs and data groups)"
+    return tree, problem, why
+
+
+def _same_problem(a, b) -> bool:
+    return (
+        a.net == b.net and a.prior == b.prior and a.constraint == b.constraint
+        and np.array_equal(np.asarray(a.X), np.asarray(b.X)) and np.array_equal(np.asarray(a.y), np.asarray(b.y))
     )
 
 
@@ -43,15 +63,17 @@ def run(args) -> int:
 
     import consistent_nets as cn
 
-    tree = _load(args.run, "run")
+    tree, problem, why = load_run(args.run, "run")
     if args.reference in (None, "rejection", "auto"):
         reference = args.reference
+        if problem is None and reference is not None:
+            raise ValueError(f"--reference {reference} needs the problem, which the run does not give: {why}")
     else:
-        reference = _load(args.reference, "--reference")
-        differ = [k[4:] for k in CLI_ATTRS if str(reference.attrs[k]) != str(tree.attrs[k])]
-        if differ:
-            raise ValueError(f"--reference {args.reference} is a run of another problem (its {', '.join(differ)} differ)")
-    problem = _problem_of(tree)
+        reference, ref_problem, _ = load_run(args.reference, "--reference")
+        if problem is not None and (ref_problem is None or not _same_problem(problem, ref_problem)):
+            raise ValueError(f"--reference {args.reference} is not a run of the same problem as {args.run}")
+    if why:
+        print(f"consistent-nets: note: {why}", file=sys.stderr)
     report = cn.diagnose(tree, problem, reference=reference, rng_key=jax.random.key(args.seed))
     if args.json:
         checks = {
@@ -65,6 +87,8 @@ def run(args) -> int:
             "run": args.run,
             "method": str(tree.attrs.get("method")),
             "passed": bool(report.passed),
+            "verdict": report.verdict,
+            "inconclusive": report.inconclusive,
             "distance": _num(float(report.distance)),
             "distance_noise": _num(float(report.distance_noise)),
             "alpha": float(report.alpha),
@@ -74,7 +98,8 @@ def run(args) -> int:
         }
         print(json.dumps(out, indent=2))
     else:
-        print(f"{args.run}: {tree.attrs.get('method')} on {tree.attrs['cli_dataset']} ({problem.net})")
+        what = problem.net if problem is not None else tree.attrs.get("cn_model", "an unknown problem")
+        print(f"{args.run}: {tree.attrs.get('method', 'draws')} of {what}")
         print(report)
     return 0 if report.passed else 1
 

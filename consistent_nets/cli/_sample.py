@@ -6,6 +6,7 @@ import math
 import sys
 from pathlib import Path
 
+from ._data import default_arch, load_data
 from ._specs import DEFAULT_ARCH, build_problem
 
 __all__ = ["run"]
@@ -21,8 +22,16 @@ def run(args) -> int:
         raise ValueError(f"--out {out} exists; pass --force to overwrite it")
     if out.is_dir() or not out.parent.is_dir():
         raise ValueError(f"--out {out}: not a file path in an existing directory")
-    arch = args.arch or DEFAULT_ARCH[args.dataset]
-    problem = build_problem(args.dataset, arch, args.activation, args.prior, args.constraint, args.n, args.data_seed)
+    if args.data is not None:
+        data = load_data(args.data)
+        arch = args.arch or default_arch(*data, args.constraint)
+        source = {"cli_dataset": "file", "cli_data": " ".join(Path(p).name for p in args.data)}
+    else:
+        data, arch = None, args.arch or DEFAULT_ARCH[args.dataset]
+        source = {"cli_dataset": args.dataset, "cli_n": -1 if args.n is None else args.n, "cli_data_seed": args.data_seed}
+    problem = build_problem(
+        args.dataset, arch, args.activation, args.prior, args.constraint, args.n, args.data_seed, data=data
+    )
     tree = cn.sample(
         problem,
         method=args.method,
@@ -31,18 +40,8 @@ def run(args) -> int:
         rng_key=jax.random.key(args.seed),
         progress_bar=sys.stderr.isatty(),
     )
-    tree.attrs.update(
-        {
-            "cli_dataset": args.dataset,
-            "cli_arch": arch,
-            "cli_activation": args.activation,
-            "cli_prior": args.prior,
-            "cli_constraint": args.constraint,
-            "cli_n": -1 if args.n is None else args.n,
-            "cli_data_seed": args.data_seed,
-            "cli_seed": args.seed,
-        }
-    )
+    # provenance; the problem itself travels in the tree's spec attrs and data groups
+    tree.attrs.update(source | {"cli_seed": args.seed})
     tree.to_netcdf(out)
     vol, se = float(tree.attrs["log_volume"]), float(tree.attrs["log_volume_se"])
     vol_text = f"no volume estimate from {args.method}" if math.isnan(vol) else f"log vol(S) = {vol:.3f} ± {se:.3f}"

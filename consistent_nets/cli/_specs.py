@@ -22,39 +22,35 @@ def parse_arch(spec: str) -> list[int]:
     return sizes
 
 
-def _parse_spec(argument: str, spec, kinds: dict, example: str):
-    """``kinds[kind](number)`` from a ``"kind:number"`` string such as ``"box:3"``."""
-    kind, _, value = str(spec).partition(":")
-    try:
-        number = float(value) if value else None
-        if kind in kinds and number is not None:
-            return kinds[kind](number)
-    except ValueError as err:
-        raise ValueError(f"{argument} must look like {example}, got {spec!r}: {err}") from None
-    raise ValueError(f"{argument} must look like {example}, got {spec!r}")
-
-
 def parse_prior(spec: str):
-    """``"box:3"`` -> ``BoxPrior(3.0)``, ``"normal:1"`` -> ``NormalPrior(1.0)``."""
-    from .._priors import BoxPrior, NormalPrior
+    """``"box:3"`` -> ``BoxPrior(3.0)``, ``"normal:1"`` -> ``NormalPrior(1.0)`` (``Prior.from_spec``)."""
+    from .._priors import Prior
 
-    return _parse_spec("prior", spec, {"box": BoxPrior, "normal": NormalPrior}, "'box:3' or 'normal:1'")
+    return Prior.from_spec(spec)
 
 
 def parse_constraint(spec: str):
-    """``"margin:0"`` -> ``Margin(0.0)``, ``"tube:0.1"`` -> ``Tube(0.1)``."""
-    from .._constraints import Margin, Tube
+    """``"margin:0"`` -> ``Margin(0.0)``, ``"tube:0.1"`` -> ``Tube(0.1)`` (``Constraint.from_spec``)."""
+    from .._constraints import Constraint
 
-    return _parse_spec("constraint", spec, {"margin": Margin, "tube": Tube}, "'margin:0' or 'tube:0.1'")
+    return Constraint.from_spec(spec)
 
 
-def build_problem(dataset: str, arch: str, activation: str, prior: str, constraint: str, n: int | None, data_seed: int):
-    """The Problem a ``sample`` run describes (also rebuilt by ``diagnose`` from attrs)."""
+def build_problem(
+    dataset: str | None, arch: str, activation: str, prior: str, constraint: str, n: int | None, data_seed: int | None,
+    data=None,
+):
+    """The Problem a ``sample`` run describes: a shipped dataset, or ``data = (X, y)``.
+
+    Also rebuilds the problem of a run written before trees carried their data (from
+    its ``cli_*`` attrs).
+    """
     import consistent_nets as cn
 
     net = cn.MLP(parse_arch(arch), activation=activation)
     prior_obj, constraint_obj = parse_prior(prior), parse_constraint(constraint)
-    if dataset == "xor":
-        n = None  # XOR has its four points whatever a saved run recorded
-    X, y = cn.datasets.load(dataset, n=n, seed=data_seed, net=net, prior=prior_obj)
-    return cn.Problem(net, X, y, prior=prior_obj, constraint=constraint_obj)
+    if data is None:
+        if dataset == "xor":
+            n = None  # XOR has its four points whatever a saved run recorded
+        data = cn.datasets.load(dataset, n=n, seed=data_seed or 0, net=net, prior=prior_obj)
+    return cn.Problem(net, *data, prior=prior_obj, constraint=constraint_obj)

@@ -7,20 +7,33 @@ density proportional to ``p(w + t d) 1_S(w + t d)`` at the true position ``t = 0
 Conditioning further on the connected component ``[a, b]`` of ``{t : w + t d in S}`` that
 contains ``0`` keeps the density ``∝ p`` on ``[a, b]``. Hence the *relative chord position*
 
-    U = (F(0) - F(a)) / (F(b) - F(a)),     F(t) = ∫^t p(w + s d) ds,
+    U = ∫_a^0 p(w + s d) ds / ∫_a^b p(w + s d) ds
 
-is exactly Uniform(0, 1) for a sample uniform on S, for any S (convex or not). ``F`` is
-linear for a box prior (on the chord of the box) and a normal CDF for a normal prior.
+is exactly Uniform(0, 1) for a sample uniform on S, for any S (convex or not). Only
+membership along the line and the density along it are needed:
+
+* a ``cn.Problem`` with a box or normal prior: in weight space, where ``∫ p`` is linear
+  (box, on the chord of the box) or a normal CDF;
+* any model (a :class:`~consistent_nets.extend.Target`): the same argument in NumPyro's
+  unconstrained space ``u = T^{-1}(w)``, where the draws have density
+  ``pi(u) 1_S(u) / Z`` with ``pi(u) = p(T(u)) |det J_T(u)|`` (the model's log prior with
+  its Jacobian, :meth:`Target.log_prior`). The integrals are Gauss-Legendre quadrature
+  (64 nodes) of ``pi`` on ``[a, 0]`` and ``[0, b]``. The line is searched out to where
+  ``log pi`` has fallen 30 nats below its largest value seen (doubling steps from
+  0.01): beyond that a log-concave ``pi`` along the line (uniform, normal, log-normal,
+  half-normal, gamma, beta priors in their unconstrained coordinates) carries no mass
+  that matters, so the chord ends there if S does not end first.
 
 Samplers that stop at the first point of S they reach (the SGD heuristic) leave draws
 next to the boundary of S, so their ``U`` piles up at 0 and 1. By the data-processing
 inequality the Kolmogorov distance between the law of ``U`` and Uniform(0, 1) is a lower
 bound on the total-variation distance between the draws' law and uniform on S.
 
-A draw on a face of the box (the SGD heuristic clips to it) has a chord of zero length
-and counts as position 0. The component ends are found by stepping out on ``num_grid`` points to the box (or
-±8 prior standard deviations), then bisecting: gaps in S narrower than one grid step
-are not seen, an approximation controlled by ``num_grid``.
+A draw on a face of the box (the SGD heuristic clips to it; in unconstrained space an
+infinite coordinate) has a chord of zero length and counts as position 0. The component
+ends are found by stepping out on ``num_grid`` points to the end of the line's range,
+then bisecting: gaps in S narrower than one grid step are not seen, an approximation
+controlled by ``num_grid``.
 """
 
 from __future__ import annotations
@@ -32,15 +45,20 @@ import jax.numpy as jnp
 import numpy as np
 from arviz_stats.base import array_stats
 from jax.flatten_util import ravel_pytree
-from jax.scipy.special import ndtr
+from jax.scipy.special import logsumexp, ndtr
 from scipy import stats
 
 from .._priors import BoxPrior, NormalPrior
+from .._problem import Problem
 from .report import CheckResult, not_applicable
 
 __all__ = ["chord_positions", "chord_check", "NULL"]
 
 NULL = "the relative position of each draw on a random chord of S is Uniform(0, 1)"
+
+#: how far below its largest value the log density along a line counts as no mass
+DROP = 30.0
+_NODES, _WEIGHTS = (np.asarray(a, dtype=np.float32) for a in np.polynomial.legendre.leggauss(64))
 
 
 def _line_range(prior, v, d):
@@ -57,15 +75,43 @@ def _line_range(prior, v, d):
     return lo, hi, lambda t: ndtr((t - mu) / s)
 
 
-def chord_positions(problem, params: dict, rng_key, num_grid: int = 256, num_bisect: int = 30):
+def _component_end(in_set_at, limit, fractions, num_bisect: int):
+    """The end of S's component along ``t`` from 0 towards ``limit`` (``limit`` if none).
+
+    ``in_set_at(t)`` tests one point; the first grid point ``fractions * limit`` outside S
+    is bracketed and the end bisected.
+    """
+    ts = fractions * limit
+    outside = ~jax.vmap(in_set_at)(ts)
+    k = jnp.argmax(outside)
+    t_in = jnp.where(k == 0, 0.0, ts[jnp.maximum(k - 1, 0)])
+
+    def halve(_, bracket):
+        inner, outer = bracket
+        mid = 0.5 * (inner + outer)
+        ok = in_set_at(mid)
+        return jnp.where(ok, mid, inner), jnp.where(ok, outer, mid)
+
+    inner, outer = jax.lax.fori_loop(0, num_bisect, halve, (t_in, ts[k]))
+    return jnp.where(jnp.any(outside), 0.5 * (inner + outer), limit)
+
+
+def _directions(rng_key, num: int, dim: int, dtype):
+    d = jax.random.normal(rng_key, (num, dim), dtype=dtype)
+    return d / jnp.linalg.norm(d, axis=1, keepdims=True)
+
+
+def chord_positions(source, params: dict, rng_key, num_grid: int = 256, num_bisect: int = 30):
     """Relative chord positions ``U`` of flattened draws.
 
     Parameters
     ----------
-    problem : Problem
-        With a ``BoxPrior`` or ``NormalPrior``.
+    source : Problem or Target
+        A ``Problem`` with a ``BoxPrior`` or ``NormalPrior`` (weight space, closed-form
+        prior mass along the line), or a :class:`~consistent_nets.extend.Target`
+        (unconstrained space, quadrature of the model's own density).
     params : dict
-        Weight sites with a leading draw axis ``(N, ...)``.
+        Latent sites with a leading draw axis ``(N, ...)``, constrained values.
     rng_key : jax.random key
         For the directions.
     num_grid : int
@@ -78,17 +124,21 @@ def chord_positions(problem, params: dict, rng_key, num_grid: int = 256, num_bis
     numpy.ndarray, shape (N,)
         In ``[0, 1]``; ``0`` where the chord has zero prior mass.
     """
-    if not isinstance(problem.prior, (BoxPrior, NormalPrior)):
-        raise ValueError(f"problem.prior must be a BoxPrior or NormalPrior, got {problem.prior!r}")
-    names = list(problem.net.param_shapes)
-    flat = jax.vmap(lambda p: ravel_pytree(p)[0])({k: jnp.asarray(params[k]) for k in names})
-    num, dim = flat.shape
-    d = jax.random.normal(rng_key, (num, dim), dtype=flat.dtype)
-    d = d / jnp.linalg.norm(d, axis=1, keepdims=True)
-    floats_per_draw = 2 * num_grid * problem.num_data * sum(problem.net.sizes)
-    batch = max(1, min(num, 2**24 // floats_per_draw))
-    run = _positions_fn(problem.net, problem.constraint, problem.prior, num_grid, num_bisect, batch)
-    return np.asarray(run(flat, d, problem.X, problem.y), dtype=np.float64)
+    if isinstance(source, Problem):
+        if not isinstance(source.prior, (BoxPrior, NormalPrior)):
+            raise ValueError(f"problem.prior must be a BoxPrior or NormalPrior, got {source.prior!r}")
+        names = list(source.net.param_shapes)
+        flat = jax.vmap(lambda p: ravel_pytree(p)[0])({k: jnp.asarray(params[k]) for k in names})
+        floats_per_draw = 2 * num_grid * source.num_data * sum(source.net.sizes)
+        batch = max(1, min(flat.shape[0], 2**24 // floats_per_draw))
+        run = _positions_fn(source.net, source.constraint, source.prior, num_grid, num_bisect, batch)
+        d = _directions(rng_key, *flat.shape, flat.dtype)
+        return np.asarray(run(flat, d, source.X, source.y), dtype=np.float64)
+    target = source
+    u = jax.jit(jax.vmap(target.unconstrain))({k: jnp.asarray(params[k]) for k in target.site_shapes})
+    d = _directions(rng_key, *u.shape, u.dtype)
+    run = jax.jit(_unconstrained_positions(target, num_grid, num_bisect))
+    return np.asarray(run(u, d), dtype=np.float64)
 
 
 @functools.lru_cache(maxsize=16)
@@ -99,30 +149,15 @@ def _positions_fn(net, constraint, prior, num_grid: int, num_bisect: int, batch:
     fractions = jnp.arange(1, num_grid + 1, dtype=jnp.float32) / num_grid
 
     def positions(flat, d, X, y):
-        def in_set(v):
-            return constraint.in_set(net.apply(unravel(v), X), y)
-
         def one(args):
             v, direction = args
             lo, hi, cdf = _line_range(prior, v, direction)
-            at = jax.vmap(lambda t: in_set(v + t * direction))
 
-            def end(limit):
-                ts = fractions * limit
-                outside = ~at(ts)
-                k = jnp.argmax(outside)
-                t_in = jnp.where(k == 0, 0.0, ts[jnp.maximum(k - 1, 0)])
+            def in_set_at(t):
+                return constraint.in_set(net.apply(unravel(v + t * direction), X), y)
 
-                def halve(_, bracket):
-                    inner, outer = bracket
-                    mid = 0.5 * (inner + outer)
-                    ok = in_set(v + mid * direction)
-                    return jnp.where(ok, mid, inner), jnp.where(ok, outer, mid)
-
-                inner, outer = jax.lax.fori_loop(0, num_bisect, halve, (t_in, ts[k]))
-                return jnp.where(jnp.any(outside), 0.5 * (inner + outer), limit)
-
-            a, b = end(lo), end(hi)
+            a = _component_end(in_set_at, lo, fractions, num_bisect)
+            b = _component_end(in_set_at, hi, fractions, num_bisect)
             f_a, f_b = cdf(a), cdf(b)
             u = (cdf(jnp.zeros_like(a)) - f_a) / (f_b - f_a)
             # ``v`` itself counts as in S (the membership check tests that separately): a
@@ -136,21 +171,65 @@ def _positions_fn(net, constraint, prior, num_grid: int, num_bisect: int, batch:
     return jax.jit(positions)
 
 
-def chord_check(problem, params: dict, rng_key, num_grid: int = 256) -> tuple[CheckResult, np.ndarray]:
+def _unconstrained_positions(target, num_grid: int, num_bisect: int, num_doublings: int = 40):
+    """The chord search in unconstrained space with the model's log density (see above)."""
+    fractions = jnp.arange(1, num_grid + 1, dtype=jnp.float32) / num_grid
+    steps = 0.01 * 2.0 ** jnp.arange(num_doublings, dtype=jnp.float32)
+
+    def one(args):
+        u, d = args
+        finite = jnp.all(jnp.isfinite(u))
+        u = jnp.where(finite, u, 0.0)
+
+        def log_pi(t):
+            return target.log_prior(u + t * d)
+
+        def in_set_at(t):
+            return target.in_set(u + t * d)
+
+        def reach(sign):
+            # the first doubling step where log pi is DROP below its running maximum
+            values = jax.vmap(log_pi)(sign * steps)
+            best = jnp.maximum(jax.lax.cummax(values), log_pi(0.0))
+            beyond = ~(values >= best - DROP)
+            return sign * steps[jnp.where(jnp.any(beyond), jnp.argmax(beyond), num_doublings - 1)]
+
+        a = _component_end(in_set_at, reach(-1.0), fractions, num_bisect)
+        b = _component_end(in_set_at, reach(1.0), fractions, num_bisect)
+
+        def log_mass(lo, hi):  # log ∫_lo^hi pi by Gauss-Legendre
+            half = 0.5 * (hi - lo)
+            values = jax.vmap(log_pi)(lo + half * (_NODES + 1.0))
+            return logsumexp(values, b=_WEIGHTS) + jnp.log(half)
+
+        left, right = log_mass(a, 0.0), log_mass(0.0, b)
+        position = jax.nn.sigmoid(left - right)  # mass left / (mass left + mass right)
+        return jnp.where(finite & (b > a), jnp.nan_to_num(position, nan=0.0), 0.0)
+
+    def positions(u, d):
+        return jax.lax.map(one, (u, d), batch_size=max(1, min(u.shape[0], 16)))
+
+    return positions
+
+
+def chord_check(source, params: dict, rng_key, num_grid: int = 256) -> tuple[CheckResult, np.ndarray]:
     """Uniformity test of the relative chord positions (ArviZ's ``pot_c`` PIT test).
 
-    The statistic is the Kolmogorov distance ``sup_u |F_n(u) - u|`` of the positions;
-    the p-value is from :func:`arviz_stats.base.array_stats.uniformity_test` (pointwise
-    order-statistic tests combined by the Cauchy method, sensitive to pile-ups at the
-    ends). ``passed`` is provisional until the report applies its corrected level.
+    ``source`` is a ``Problem`` (weight space, box or normal prior) or a ``Target``
+    (unconstrained space, any prior); see :func:`chord_positions`. The statistic is the
+    Kolmogorov distance ``sup_u |F_n(u) - u|`` of the positions; the p-value is from
+    :func:`arviz_stats.base.array_stats.uniformity_test` (pointwise order-statistic
+    tests combined by the Cauchy method, sensitive to pile-ups at the ends). ``passed``
+    is provisional until the report applies its corrected level.
     """
-    if not isinstance(problem.prior, (BoxPrior, NormalPrior)):
-        return not_applicable("chord", NULL, f"needs a box or normal prior, got {problem.prior!r}"), np.zeros(0)
-    u = chord_positions(problem, params, rng_key, num_grid=num_grid)
+    if isinstance(source, Problem) and not isinstance(source.prior, (BoxPrior, NormalPrior)):
+        return not_applicable("chord", NULL, f"needs a box or normal prior, got {source.prior!r}"), np.zeros(0)
+    u = chord_positions(source, params, rng_key, num_grid=num_grid)
     u = u[np.isfinite(u)]
     if u.size < 20:
         return not_applicable("chord", NULL, f"only {u.size} draws in S (need >= 20)"), u
     p_value = float(np.asarray(array_stats.uniformity_test(np.clip(u, 0.0, 1.0))[0]))
     ks = float(stats.kstest(u, "uniform").statistic)
-    detail = f"Kolmogorov distance of {u.size} chord positions to Uniform(0, 1)"
+    space = "weight space" if isinstance(source, Problem) else "unconstrained space"
+    detail = f"Kolmogorov distance of {u.size} chord positions ({space}) to Uniform(0, 1)"
     return CheckResult("chord", ks, p_value, float("nan"), True, NULL, detail), u

@@ -9,19 +9,20 @@ import jax
 import numpy as np
 
 from .._checks import check_int, check_level
-from .._problem import Problem
-from .._target import make_target
-from .._trees import posterior_params
+from .._priors import BoxPrior, NormalPrior
 from ..samplers.effective import effective_draws
 from . import blocks, chord, membership, mixing, orbit, populations, two_sample, volume, weights
 from .distance import Witness, combine
-from .draws import check_key, check_tree, features, flat_params, outputs, probe_points, subsample
+from .draws import (
+    Subject, check_key, check_tree, depth_features, fit, flat_params, probe_outputs, subject_of, subsample,
+)
 from .reference import resolve_reference
 from .report import CheckResult, Report, not_applicable
 
 __all__ = ["diagnose"]
 
-_NEEDS_PROBLEM = "needs a cn.Problem (network outputs and its symmetry group)"
+#: the checks without which no verdict is possible: reference-free uniformity and mixing
+CORE = ("chord", "rhat", "ess")
 
 
 def diagnose(
@@ -34,6 +35,7 @@ def diagnose(
     alpha: float = 0.01,
     num_probes: int = 32,
     max_draws: int = 1000,
+    probes=None,
     **model_kwargs,
 ) -> Report:
     """How far is a sample from uniform on S? Every check, a verdict and one distance.
@@ -41,12 +43,15 @@ def diagnose(
     Checks (each states its null in ``report.checks[name].null``):
 
     ``membership``
-        Fraction of draws in S, recomputed from the weights (threshold 1).
+        Fraction of draws in S, recomputed from the weights by the model's consistency
+        sites (threshold 1).
     ``rhat``, ``ess``
         Rank-normalised R-hat (< 1.01, raised for short chains to its 99.9 % quantile
-        for independent draws) and bulk ESS (>= min(400, N/4) for N rows) of the network
-        outputs at probe points: the training inputs plus ``num_probes`` uniform points
-        in the data's bounding box widened by 10 %.
+        for independent draws) of the independent draws, and effective draws (>= min(400,
+        N/4) for N rows) of the outputs the consistency sites constrain (the network at
+        the training inputs) and at the probes (a ``Problem``: ``num_probes`` uniform
+        points in the data's bounding box widened by 10 %; a model: ``cn.predict`` at the
+        arguments in ``probes``).
     ``populations``
         Chi-square test that every chain (SMC population, MCMC chain) has the same
         proportions of draws in the function-space clusters of the pooled sample: mode
@@ -54,11 +59,14 @@ def diagnose(
         share needs a reference to be seen).
     ``chord``
         Reference-free and exact: the relative position of each draw on a random chord
-        of S is Uniform(0, 1) (see :mod:`consistent_nets.diagnostics.chord`). It flags
-        samplers that stop at the boundary of S, such as the SGD heuristic.
+        of S is Uniform(0, 1) (see :mod:`consistent_nets.diagnostics.chord`: weight
+        space for a box or normal ``Problem``, the model's unconstrained space and own
+        density otherwise). It flags samplers that stop at the boundary of S, such as
+        the SGD heuristic.
     ``orbit``
         Chi-square test that the symmetry element mapping each draw to canonical form
-        is uniform on the hidden-unit group.
+        is uniform on the hidden-unit group: a ``Problem``'s network, or the ``net``
+        a model declares in ``cn.consistent(..., net=...)``; not run otherwise.
     ``volume``
         Cochran's Q test that the log-volume estimates of ``tree``, ``runs`` and the
         reference agree within their SEs; not applicable with fewer than two.
@@ -76,10 +84,13 @@ def diagnose(
     per block of dependent draws — SMC particles sharing an ancestor, autocorrelated
     MCMC draws (:mod:`consistent_nets.diagnostics.blocks`); ``report.info`` says how many.
 
-    Verdict: ``passed`` is true when every applicable check passes, p-value checks at
-    level ``alpha / k`` with ``k`` the number of applicable p-value checks (Bonferroni:
-    an exact uniform sample fails with probability at most ``alpha`` from them) and
-    threshold checks at their thresholds. Not-applicable checks do not count.
+    Verdict (``report.verdict``): ``"failed"`` when an applicable check fails, p-value
+    checks at level ``alpha / k`` with ``k`` the number of applicable p-value checks
+    (Bonferroni: an exact uniform sample fails with probability at most ``alpha`` from
+    them) and threshold checks at their thresholds; ``"inconclusive"`` when none failed
+    but a core check (chord, R-hat, ESS) did not run or no distance could be estimated
+    (``report.inconclusive`` says why); ``"passed"`` otherwise, and only then is
+    ``report.passed`` true. Other not-applicable checks do not count.
 
     ``distance``: the largest empirical Kolmogorov distance between the law of a
     witness statistic under the draws and under uniform on S: the chord position, and
@@ -91,9 +102,10 @@ def diagnose(
     ----------
     tree : xarray.DataTree
         From :func:`consistent_nets.sample` (``posterior`` with the weight sites).
-    problem : Problem or callable
-        The problem sampled. A NumPyro model (with ``*model_args, **model_kwargs``) gets
-        only the membership, volume and weights checks: the others need a network.
+    problem : Problem, callable or None
+        The problem sampled, or the NumPyro model with its ``*model_args,
+        **model_kwargs`` (every check the model allows). ``None``: only the checks that
+        need the tree alone (volume, weights); the verdict is then inconclusive.
     reference : None, DataTree, "rejection" or "auto"
         A reference sample from uniform on S, or ``"rejection"`` to draw one now
         (``max(N, 2000)`` exact draws, at most 4000, within ``2**22`` prior draws; ``ValueError`` when
@@ -109,7 +121,11 @@ def diagnose(
     alpha : float
         Family-wise level, in (0, 0.5].
     num_probes : int
-        Random probe points besides the training inputs.
+        Random probe points besides the training inputs (a ``Problem``).
+    probes : array or tuple, optional
+        A ``Problem``: probe inputs ``(m, d_in)`` in place of the random ones. A model:
+        the model's arguments without labels at which ``cn.predict`` gives the probe
+        outputs, e.g. ``(X_probe,)``.
     max_draws : int
         Draws used by the chord check (a random subset of the independent draws when
         more).
@@ -137,81 +153,117 @@ def diagnose(
     max_draws = check_int("max_draws", max_draws, minimum=20)
     names = ["probe", "sub", "chord", "ref", "perm", "thin", "refthin", "clusters"]
     keys = dict(zip(names, jax.random.split(rng_key, len(names))))
-
-    checks: dict[str, CheckResult] = {}
-    witnesses: list[Witness] = []
-    info: dict[str, object] = {}
-    ref_tree = None
-    if isinstance(problem, Problem):
-        params, (num_chains, num_draws) = flat_params(tree, problem.net)
-        num = num_chains * num_draws
-        checks["membership"] = membership.membership_check(problem, params)
-        X_probe = probe_points(problem, keys["probe"], num_probes)
-        f = outputs(problem, params, X_probe)
-        # one draw per block of dependent draws (SMC siblings, autocorrelated MCMC draws)
-        block_ids, how = blocks.dependence_blocks(tree, f.reshape(num_chains, num_draws, -1))
-        keep = blocks.thin(keys["thin"], block_ids)
-        chain = keep // num_draws
-        kept = {k: v[keep] for k, v in params.items()}
-        checks["rhat"] = mixing.rhat_check(_per_chain(f[keep], chain))
-        ess, _, _ = effective_draws(f.reshape(num_chains, num_draws, -1), *_structure(tree, how, block_ids))
-        checks["ess"] = mixing.ess_check(ess, num, how)
-        checks["populations"] = populations.populations_check(f[keep], chain, _seed(keys["clusters"]))
-        idx = subsample(keys["sub"], keep.size, max_draws)
-        checks["chord"], positions = chord.chord_check(problem, {k: v[idx] for k, v in kept.items()}, keys["chord"])
-        if checks["chord"].applicable:
-            witnesses.append(Witness(checks["chord"].statistic, 1, positions.size))
-        checks["orbit"], _ = orbit.orbit_check(problem, kept)
-        ref_tree, info["reference"] = resolve_reference(reference, tree, problem, keys["ref"], num)
-        if ref_tree is not None:
-            ref_params, (ref_chains, ref_draws) = flat_params(ref_tree, problem.net)
-            g = outputs(problem, ref_params, X_probe)
-            ref_blocks, _ = blocks.dependence_blocks(ref_tree, g.reshape(ref_chains, ref_draws, -1))
-            ref_keep = blocks.thin(keys["refthin"], ref_blocks)
-            ref_kept = {k: v[ref_keep] for k, v in ref_params.items()}
-            X_random = X_probe[problem.num_data :]
-            x = features(problem, kept, X_random)
-            y = features(problem, ref_kept, X_random)
-            # the smallest permutation p-value, 1 / (B + 1), must sit well below the
-            # Bonferroni level alpha / 5 (at most five p-value checks)
-            num_permutations = int(math.ceil(20 / alpha)) - 1
-            checks["reference"] = two_sample.reference_check(x, y, keys["perm"], num_permutations)
-            witnesses.append(
-                Witness(
-                    *two_sample.max_ks_two_sample(
-                        two_sample.witness_statistics(problem, kept, f[keep]),
-                        two_sample.witness_statistics(problem, ref_kept, g[ref_keep]),
-                    )
-                )
-            )
-        else:
-            checks["reference"] = not_applicable("reference", two_sample.NULL, "no reference sample")
-        info.update(
-            num_draws=num,
-            num_independent_draws=int(keep.size),
-            dependence=blocks.describe(block_ids, how),
-            num_probe_points=int(X_probe.shape[0]),
-        )
-    elif callable(problem):
-        target = make_target(problem, *model_args, **model_kwargs)
-        params, _ = posterior_params(tree, target.site_shapes)
-        checks["membership"] = membership.model_membership_check(target, params)
-        for name, null in [
-            ("rhat", mixing.RHAT_NULL), ("ess", mixing.ESS_NULL), ("chord", chord.NULL),
-            ("orbit", orbit.NULL), ("reference", two_sample.NULL),
-        ]:
-            checks[name] = not_applicable(name, null, _NEEDS_PROBLEM)
+    if problem is None:
         if reference is not None and not isinstance(reference, str):
-            ref_tree = check_tree(reference, "reference")
-        info.update(num_draws=int(len(next(iter(params.values())))), reference="none")
+            check_tree(reference, "reference")
+        checks, witnesses, info = _without_a_model(tree), [], {"reference": "none"}
+        ref_tree = None
     else:
-        raise ValueError(f"problem must be a cn.Problem or a NumPyro model, got {type(problem).__name__}")
+        subject = subject_of(problem, model_args, model_kwargs)
+        checks, witnesses, info, ref_tree = _model_checks(
+            tree, subject, reference, keys, num_probes, max_draws, probes, alpha
+        )
     checks["volume"] = volume.volume_check([tree, *runs, ref_tree])
     checks["weights"] = weights.weights_check(tree)
     checks = _apply_level(checks, alpha)
     distance, noise = combine(witnesses)
-    passed = all(c.passed for c in checks.values() if c.applicable)
-    return Report(checks, bool(passed), distance, noise, float(alpha), info)
+    failed = [n for n, c in checks.items() if c.passed is False]
+    missing = [f"{n} ({checks[n].detail})" for n in CORE if not checks[n].applicable]
+    inconclusive = ""
+    if not failed and missing:
+        inconclusive = "core checks did not run: " + "; ".join(missing)
+    elif not failed and not math.isfinite(distance):
+        inconclusive = "no distance could be estimated"
+    passed = not failed and not inconclusive
+    return Report(checks, bool(passed), distance, noise, float(alpha), info, inconclusive)
+
+
+def _without_a_model(tree) -> dict[str, CheckResult]:
+    why = "needs the problem or model the tree was drawn for (cn.load rebuilds a cn.Problem's)"
+    checks = {}
+    for name, null in [
+        ("membership", membership.NULL), ("rhat", mixing.RHAT_NULL), ("ess", mixing.ESS_NULL),
+        ("populations", populations.NULL), ("chord", chord.NULL), ("orbit", orbit.NULL), ("reference", two_sample.NULL),
+    ]:
+        checks[name] = not_applicable(name, null, why)
+    return checks
+
+
+def _model_checks(tree, subject: Subject, reference, keys, num_probes, max_draws, probes, alpha):
+    """Every check the problem or model allows: ``(checks, witnesses, info, reference tree)``."""
+    params, (num_chains, num_draws) = flat_params(tree, subject)
+    num = num_chains * num_draws
+    found = fit(subject, params)
+    max_slack = np.max(found.slack, axis=1)
+    checks: dict[str, CheckResult] = {"membership": membership.membership_check(max_slack)}
+    f_probe, probe_note = probe_outputs(subject, tree, keys["probe"], num_probes, probes)
+    f = np.concatenate([found.outputs, f_probe], axis=1)
+    # one draw per block of dependent draws (SMC siblings, autocorrelated MCMC draws)
+    block_ids, how = blocks.dependence_blocks(tree, f.reshape(num_chains, num_draws, -1))
+    keep = blocks.thin(keys["thin"], block_ids)
+    chain = keep // num_draws
+    kept = {k: v[keep] for k, v in params.items()}
+    checks["rhat"] = mixing.rhat_check(_per_chain(f[keep], chain))
+    ess, _, _ = effective_draws(f.reshape(num_chains, num_draws, -1), *_structure(how, block_ids))
+    checks["ess"] = mixing.ess_check(ess, num, how)
+    checks["populations"] = populations.populations_check(f[keep], chain, _seed(keys["clusters"]))
+    idx = subsample(keys["sub"], keep.size, max_draws)
+    source = subject.problem if _closed_form_chord(subject.problem) else subject.target
+    checks["chord"], positions = chord.chord_check(source, {k: v[idx] for k, v in kept.items()}, keys["chord"])
+    witnesses = []
+    if checks["chord"].applicable:
+        witnesses.append(Witness(checks["chord"].statistic, 1, positions.size))
+    checks["orbit"] = _orbit(subject, kept)
+    ref_tree, note = resolve_reference(reference, tree, subject, keys["ref"], num)
+    if ref_tree is not None:
+        ref_params, (ref_chains, ref_draws) = flat_params(ref_tree, subject)
+        ref_found = fit(subject, ref_params)
+        g_probe, _ = probe_outputs(subject, ref_tree, keys["probe"], num_probes, probes)
+        g = np.concatenate([ref_found.outputs, g_probe], axis=1)
+        ref_blocks, _ = blocks.dependence_blocks(ref_tree, g.reshape(ref_chains, ref_draws, -1))
+        ref_keep = blocks.thin(keys["refthin"], ref_blocks)
+        x = depth_features(found, f_probe)[keep]
+        y = depth_features(ref_found, g_probe)[ref_keep]
+        # the smallest permutation p-value, 1 / (B + 1), must sit well below the
+        # Bonferroni level alpha / 5 (at most five p-value checks)
+        num_permutations = int(math.ceil(20 / alpha)) - 1
+        checks["reference"] = two_sample.reference_check(x, y, keys["perm"], num_permutations)
+        witnesses.append(
+            Witness(
+                *two_sample.max_ks_two_sample(
+                    two_sample.witness_statistics(max_slack[keep], f[keep]),
+                    two_sample.witness_statistics(np.max(ref_found.slack, axis=1)[ref_keep], g[ref_keep]),
+                )
+            )
+        )
+    else:
+        checks["reference"] = not_applicable("reference", two_sample.NULL, "no reference sample")
+    info = {
+        "reference": note,
+        "num_draws": num,
+        "num_independent_draws": int(keep.size),
+        "dependence": blocks.describe(block_ids, how),
+        "num_probe_outputs": int(f.shape[1]),
+        "probes": probe_note,
+    }
+    return checks, witnesses, info, ref_tree
+
+
+def _closed_form_chord(problem) -> bool:
+    return problem is not None and isinstance(problem.prior, (BoxPrior, NormalPrior))
+
+
+def _orbit(subject: Subject, params) -> CheckResult:
+    if subject.target.symmetry is None:
+        why = "no symmetry declared: pass net= (and sites=) to cn.consistent to run it"
+        return not_applicable("orbit", orbit.NULL, why)
+    net, sites = subject.target.symmetry
+    mapped = {param: params[site] for param, site in sites if site in params}
+    bad = [p for p, s in sites if s not in params or mapped[p].shape[1:] != tuple(net.param_shapes[p])]
+    if bad:
+        why = f"the declared net's sites {bad} are not latent sites of the shapes {net!r} needs"
+        return not_applicable("orbit", orbit.NULL, why)
+    return orbit.orbit_check(net, mapped)[0]
 
 
 def _apply_level(checks: dict[str, CheckResult], alpha: float) -> dict[str, CheckResult]:
@@ -232,7 +284,7 @@ def _per_chain(f: np.ndarray, chain: np.ndarray) -> np.ndarray:
     return np.stack([g[:length] for g in groups])
 
 
-def _structure(tree, how: str, block_ids: np.ndarray) -> tuple[str, np.ndarray | None]:
+def _structure(how: str, block_ids: np.ndarray) -> tuple[str, np.ndarray | None]:
     """``(structure, groups)`` for :func:`effective_draws` from how the blocks were formed."""
     if how == "lineage":
         return "lineage", block_ids

@@ -30,9 +30,8 @@ __all__ = ["orbit_elements", "orbit_check", "NULL"]
 NULL = "the symmetry element mapping each draw to its canonical form is uniform on the group"
 
 
-def orbit_elements(problem, params: dict):
-    """``(perms, signs)`` of every flattened draw, as numpy arrays ``(N, H_l)``."""
-    net = problem.net
+def orbit_elements(net, params: dict):
+    """``(perms, signs)`` of every flattened draw of ``net``'s sites, as numpy arrays ``(N, H_l)``."""
     _, element = jax.jit(jax.vmap(lambda p: symmetry.canonicalize(p, net)))(
         {k: jnp.asarray(v) for k, v in params.items()}
     )
@@ -40,13 +39,15 @@ def orbit_elements(problem, params: dict):
     return tuple(np.asarray(p) for p in perms), tuple(np.asarray(s) for s in signs)
 
 
-def orbit_check(problem, params: dict) -> tuple[CheckResult, np.ndarray | None]:
-    """The orbit test; also returns the orbit indices when the group is indexed."""
-    net = problem.net
+def orbit_check(net, params: dict) -> tuple[CheckResult, np.ndarray | None]:
+    """The orbit test on draws of ``net``'s sites (``w0, b0, ...``).
+
+    Also returns the orbit indices when the group is indexed.
+    """
     widths = symmetry.hidden_widths(net)
     if not widths or symmetry.group_size(net) == 1:
         return not_applicable("orbit", NULL, "no hidden-unit symmetry (linear model or width-1 layers)"), None
-    perms, signs = orbit_elements(problem, params)
+    perms, signs = orbit_elements(net, params)
     num = perms[0].shape[0]
     size = symmetry.group_size(net)
     if size * 5 <= num:

@@ -1,6 +1,6 @@
 """The reference sample: a tree the user gives, or exact rejection draws made on demand.
 
-``reference="rejection"`` runs ``cn.sample(problem, method="rejection")`` for
+``reference="rejection"`` runs ``cn.sample(problem_or_model, ..., method="rejection")`` for
 ``min(N, 1000)`` draws within a budget of ``2**22`` prior draws. When the tree's
 ``log_volume`` attr estimates the acceptance rate ``p = exp(log_volume)`` and the expected
 cost ``num / p`` exceeds the budget, it raises ``ValueError`` before sampling.
@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import warnings
 
-import numpy as np
 
 from .._errors import InfeasibleError
 from .._api import sample
@@ -26,8 +25,8 @@ __all__ = ["resolve_reference", "REJECTION_BUDGET"]
 REJECTION_BUDGET = 2**22
 
 
-def resolve_reference(reference, tree, problem, rng_key, num: int):
-    """``(reference tree or None, note)``."""
+def resolve_reference(reference, tree, subject, rng_key, num: int):
+    """``(reference tree or None, note)``; ``subject`` is the :class:`.draws.Subject` sampled."""
     if reference is None:
         return None, "none"
     if not isinstance(reference, str):
@@ -49,18 +48,21 @@ def resolve_reference(reference, tree, problem, rng_key, num: int):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             ref = sample(
-                problem,
+                subject.problem if subject.problem is not None else subject.model,
+                *(() if subject.problem is not None else subject.model_args),
                 method=Rejection(max_draws=REJECTION_BUDGET),
                 num_samples=num,
                 num_chains=1,
                 rng_key=rng_key,
                 progress_bar=False,
+                **subject.model_kwargs,
             )
     except InfeasibleError as err:
         if reference == "auto":
             return None, f"skipped: {err}"
         raise ValueError(f"reference='rejection' found no draw in S within {REJECTION_BUDGET} prior draws") from err
-    got = int(np.prod(ref["posterior"][next(iter(problem.net.param_shapes))].shape[:2]))
+    post = ref["posterior"]
+    got = int(post.sizes["chain"] * post.sizes["draw"])
     if got < 50:
         if reference == "auto":
             return None, f"skipped: rejection found only {got} draws in S"

@@ -71,7 +71,8 @@ class Report:
     checks : Mapping[str, CheckResult]
     passed : bool
         Every applicable check passed (p-value checks at ``alpha / k`` with ``k`` the
-        number of applicable p-value checks, threshold checks at their thresholds).
+        number of applicable p-value checks, threshold checks at their thresholds), the
+        core checks ran and the distance is finite.
     distance : float
         Estimated lower bound on the total-variation distance between the draws'
         distribution and uniform on S, in ``[0, 1]`` (see :func:`diagnose`).
@@ -82,6 +83,9 @@ class Report:
         Family-wise level of the verdict.
     info : Mapping[str, float or str]
         Sizes and settings (number of draws, probes, reference used).
+    inconclusive : str
+        Why the report can say neither passed nor failed (the core checks, chord and
+        function-space mixing, did not run, or there is no distance); empty otherwise.
     """
 
     checks: Mapping[str, CheckResult]
@@ -90,6 +94,21 @@ class Report:
     distance_noise: float
     alpha: float
     info: Mapping[str, object] = field(default_factory=dict)
+    inconclusive: str = ""
+
+    def __post_init__(self):
+        if self.passed and (self.inconclusive or not math.isfinite(self.distance)):
+            raise ValueError("a passed report needs the core checks and a finite distance")
+
+    @property
+    def verdict(self) -> str:
+        """``"passed"``, ``"failed"`` or ``"inconclusive"`` (``passed`` is then False)."""
+        if self.passed:
+            return "passed"
+        return "inconclusive" if self.inconclusive else "failed"
+
+    def _headline(self) -> str:
+        return self.verdict.upper() + (f": {self.inconclusive}" if self.inconclusive else "")
 
     def __getitem__(self, name: str) -> CheckResult:
         return self.checks[name]
@@ -103,8 +122,7 @@ class Report:
         rows = [head, *self._rows()]
         widths = [max(len(r[i]) for r in rows) for i in range(5)]
         lines = [
-            f"consistent-nets diagnostics: {'PASSED' if self.passed else 'FAILED'} "
-            f"(family-wise alpha = {self.alpha:g})",
+            f"consistent-nets diagnostics: {self._headline()} (family-wise alpha = {self.alpha:g})",
             f"distance from uniform on S (TV lower bound): {self.distance:.3g} "
             f"(noise level {self.distance_noise:.3g})",
         ]
@@ -113,11 +131,11 @@ class Report:
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        return f"Report(passed={self.passed}, distance={self.distance:.3g}, checks={list(self.checks)})"
+        return f"Report(verdict={self.verdict!r}, distance={self.distance:.3g}, checks={list(self.checks)})"
 
     def _repr_html_(self) -> str:
-        verdict = "PASSED" if self.passed else "FAILED"
-        colour = "#1a7f37" if self.passed else "#cf222e"
+        verdict = html.escape(self._headline())
+        colour = {"passed": "#1a7f37", "failed": "#cf222e"}.get(self.verdict, "#9a6700")
         cells = "".join(
             "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>" for row in self._rows()
         )
@@ -150,6 +168,8 @@ class Report:
             distance=float(self.distance),
             distance_noise=float(self.distance_noise),
             alpha=float(self.alpha),
+            verdict=self.verdict,
+            inconclusive=self.inconclusive,
         )
         for key, value in self.info.items():
             ds.attrs[f"info_{key}"] = value
@@ -180,4 +200,5 @@ class Report:
             float(ds.attrs["distance_noise"]),
             float(ds.attrs["alpha"]),
             info,
+            str(ds.attrs.get("inconclusive", "")),
         )

@@ -2,7 +2,7 @@
 
 For samples ``x_1..x_n`` (the draws) and ``y_1..y_m`` (the reference, e.g. exact
 rejection draws), with ``f`` the feature vector of a draw (sorted training depths and
-outputs at random probe points, see :func:`.draws.features`), the energy
+outputs at random probe points, see :func:`.draws.depth_features`), the energy
 distance (Székely & Rizzo 2004) is
 
     E = 2 mean |f(x) - f(y)| - mean_{i != j} |f(x_i) - f(x_j)| - mean_{i != j} |f(y_i) - f(y_j)|,
@@ -111,13 +111,12 @@ def max_ks_two_sample(x: np.ndarray, y: np.ndarray) -> tuple[float, int, float]:
     return float(np.max(result.statistic)), x.shape[1], len(x) * len(y) / (len(x) + len(y))
 
 
-def witness_statistics(problem, params: dict, f: np.ndarray) -> np.ndarray:
-    """Two invariant 1-D summaries per draw: depth in S and the norm of the probe outputs.
+def witness_statistics(max_slack: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """Two invariant 1-D summaries per draw: depth in S and the norm of the outputs.
 
-    ``depth = -max_i slack_i(w)`` (how far inside S the draw is) and ``|f_w(X_probe)|``;
-    shape ``(N, 2)``. Fixed in advance, so their Kolmogorov distances are honest
-    witnesses for the report's distance.
+    ``depth = -max_i slack_i(w)`` (how far inside S the draw is) and ``|f|``, the norm of
+    the draw's function-space outputs (training inputs and probes); shape ``(N, 2)``.
+    Fixed in advance, so their Kolmogorov distances are honest witnesses for the
+    report's distance.
     """
-    from .membership import max_slack
-
-    return np.stack([-max_slack(problem, params), np.linalg.norm(f, axis=1)], axis=1)
+    return np.stack([-np.asarray(max_slack), np.linalg.norm(f, axis=1)], axis=1)

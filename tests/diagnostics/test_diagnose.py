@@ -8,6 +8,7 @@ import pytest
 import xarray as xr
 
 import consistent_nets as cn
+from conftest import scaled_model
 from consistent_nets.diagnostics.report import CheckResult
 
 
@@ -76,11 +77,58 @@ def test_same_key_same_report(xor_problem, xor_sgd, report_sgd):
     }
 
 
-def test_a_numpyro_model_gets_the_model_level_checks(xor_problem, xor_rejection):
+@pytest.fixture(scope="module")
+def report_scaled(scaled_rejection):
+    X, y = cn.datasets.xor()
+    return cn.diagnose(scaled_rejection, scaled_model, X, y, rng_key=jax.random.key(1))
+
+
+def test_a_model_gets_the_core_checks_and_exact_draws_pass(report_scaled):
+    """A hand-written model with LogNormal/HalfNormal sites: chord (unconstrained space),
+    function-space mixing on the consistency site's outputs, and the declared orbit test."""
+    report = report_scaled
+    for name in ("membership", "chord", "rhat", "ess", "orbit"):
+        assert report[name].applicable, name
+    assert "unconstrained" in report["chord"].detail
+    assert report.passed and report.verdict == "passed", str(report)
+    assert math.isfinite(report.distance) and report.distance < report.distance_noise
+
+
+def test_a_model_fails_the_sgd_heuristic(scaled_sgd, report_scaled):
+    X, y = cn.datasets.xor()
+    report = cn.diagnose(scaled_sgd, scaled_model, X, y, rng_key=jax.random.key(1))
+    assert report.verdict == "failed" and report["chord"].passed is False
+    assert report["membership"].passed  # every draw fits: only uniformity is wrong
+    assert report.distance > 5 * report_scaled.distance
+
+
+def test_a_model_with_probes_and_a_rejection_reference(scaled_rejection):
+    X, y = cn.datasets.xor()
+    probes = (np.array([[0.5, 0.2], [0.0, 0.0], [-0.3, 0.9]], np.float32),)
+    sub = scaled_rejection.isel(draw=slice(0, 100))
+    report = cn.diagnose(sub, scaled_model, X, y, probes=probes, reference="rejection", rng_key=jax.random.key(4))
+    assert report.info["num_probe_outputs"] == 4 + 3
+    assert report["reference"].applicable and report.passed, str(report)
+
+
+def test_undeclared_symmetry_is_reported_not_run(xor_problem, xor_rejection):
     report = cn.diagnose(xor_rejection, xor_problem.model, *xor_problem.model_args, rng_key=jax.random.key(0))
-    assert report["membership"].passed
-    assert not report["chord"].applicable and "Problem" in report["chord"].detail
-    assert report.passed and math.isnan(report.distance)
+    assert not report["orbit"].applicable and "net=" in report["orbit"].detail
+    assert report["chord"].applicable and report.passed, str(report)
+
+
+def test_without_the_core_checks_the_verdict_is_inconclusive(xor_rejection, xor_problem):
+    alone = cn.diagnose(xor_rejection, None, rng_key=jax.random.key(0))
+    assert alone.verdict == "inconclusive" and alone.passed is False
+    assert "chord" in alone.inconclusive and "needs the problem or model" in alone.inconclusive
+    assert "INCONCLUSIVE" in str(alone) and "INCONCLUSIVE" in alone._repr_html_()
+    back = cn.Report.from_dataset(alone.to_dataset())
+    assert back.verdict == "inconclusive" and back.inconclusive == alone.inconclusive
+    # three draws per chain: no R-hat, so no verdict either, whatever the chord says
+    short = cn.diagnose(xor_rejection.isel(draw=slice(0, 3)), xor_problem, rng_key=jax.random.key(0))
+    assert short.verdict == "inconclusive" and "rhat" in short.inconclusive
+    with pytest.raises(ValueError, match="passed report"):
+        cn.Report({}, True, math.nan, math.nan, 0.01)
 
 
 @pytest.mark.parametrize(
@@ -120,3 +168,23 @@ def test_rejection_reference_refuses_a_problem_too_large(xor_problem, xor_reject
     assert not report["reference"].applicable
     assert "skipped" in report.info["reference"]
     assert np.isfinite(report.distance)
+
+
+def test_a_declared_symmetry_fails_a_sample_stuck_in_one_orbit(scaled_rejection):
+    """The orbit test on a model's declared net: canonical forms (one orbit element) fail."""
+    import jax.numpy as jnp
+
+    from conftest import SCALED_NET
+    from consistent_nets import symmetry
+
+    tree = scaled_rejection.isel(draw=slice(0, 150)).copy()
+    post = tree["posterior"].to_dataset()
+    names = list(SCALED_NET.param_shapes)
+    flat = {k: jnp.asarray(post[k].values.reshape(-1, *post[k].shape[2:])) for k in names}
+    canonical, _ = jax.vmap(lambda p: symmetry.canonicalize(p, SCALED_NET))(flat)
+    for k in names:
+        post[k] = (post[k].dims, np.asarray(canonical[k]).reshape(post[k].shape))
+    tree["posterior"] = post
+    X, y = cn.datasets.xor()
+    report = cn.diagnose(tree, scaled_model, X, y, rng_key=jax.random.key(3))
+    assert report["orbit"].passed is False and report.verdict == "failed"

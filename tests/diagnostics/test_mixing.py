@@ -4,12 +4,12 @@ import jax
 import numpy as np
 
 from consistent_nets.diagnostics import mixing
-from consistent_nets.diagnostics.draws import outputs, probe_points
 from consistent_nets.samplers.effective import effective_draws
+from conftest import probe_outputs
 
 
 def _outputs(problem, params):
-    return outputs(problem, params, probe_points(problem, jax.random.key(0)))
+    return probe_outputs(problem, params)
 
 
 def test_rhat_and_ess_pass_on_exact_draws(xor_problem, exact):

@@ -5,11 +5,12 @@ import numpy as np
 
 import consistent_nets as cn
 from consistent_nets.diagnostics import populations
-from consistent_nets.diagnostics.draws import flat_params, outputs, probe_points
+from consistent_nets.diagnostics.draws import flat_params
+from conftest import probe_outputs
 
 
 def _features(problem, params):
-    return outputs(problem, params, probe_points(problem, jax.random.key(0)))
+    return probe_outputs(problem, params)
 
 
 def test_exact_chains_pass(xor_problem, exact):
