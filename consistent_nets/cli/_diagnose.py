@@ -8,17 +8,28 @@ from pathlib import Path
 
 from ._specs import build_problem
 
-__all__ = ["run", "CLI_ATTRS"]
+__all__ = ["check", "run", "CLI_ATTRS"]
 
 
 CLI_ATTRS = ("cli_dataset", "cli_arch", "cli_activation", "cli_prior", "cli_constraint", "cli_n", "cli_data_seed")
 
 
+def check(args) -> None:
+    """The files exist (before JAX starts; whether they are runs is read by :func:`run`)."""
+    _exists(args.run, "run")
+    if args.reference not in (None, "rejection", "auto"):
+        _exists(args.reference, "--reference")
+
+
+def _exists(path: str, what: str) -> None:
+    if not Path(path).is_file():
+        raise ValueError(f"{what} {path}: no such file")
+
+
 def _load(path: str, what: str):
     import xarray as xr
 
-    if not Path(path).is_file():
-        raise ValueError(f"{what} {path}: no such file")
+    _exists(path, what)
     try:
         tree = xr.open_datatree(path)
     except Exception as err:  # noqa: BLE001 - any reader failure is bad input here
