@@ -20,6 +20,7 @@ from jax.flatten_util import ravel_pytree
 from numpyro import handlers
 from numpyro.distributions import biject_to
 
+from ._compile import compiler_options, prepare
 from ._plugin import is_consistent_site
 from ._problem import Problem
 
@@ -70,6 +71,14 @@ class Target:
             return None
         return key
 
+    @property
+    def work(self) -> int:
+        """``dim * num_data``: the size of one density evaluation, which sets how hard
+        XLA optimises the programs (:func:`consistent_nets._compile.compiler_options`).
+        ``num_data`` is the leading axis of the largest array argument (1 if none)."""
+        rows = [a.shape[0] for a in (*self.args, *self.kwargs.values()) if getattr(a, "ndim", 0) >= 1]
+        return self.dim * max(rows, default=1)
+
     def with_args(self, args) -> "Target":
         """The same target on other model arguments of the same structure (e.g. traced data)."""
         return dataclasses.replace(self, args=tuple(args))
@@ -83,14 +92,16 @@ class Target:
         e.g. the sampler and its static settings) reuse one compiled program: the data go
         in as arguments instead of being baked in as constants.
         """
+        prepare()  # the persistent compilation cache, at the first compile
+        options = compiler_options(self.work)
         shape_key = self.cache_key
-        full = (key, shape_key)
+        full = (key, shape_key, tuple(sorted((options or {}).items())))
         try:
             hash(full)
         except TypeError:  # e.g. a sampler holding an unhashable schedule
             shape_key = None
         if shape_key is None or key is None:
-            return jax.jit(build(self))
+            return jax.jit(build(self), compiler_options=options)
         fn = _SHARED.get(full)
         if fn is None:
             template = self
@@ -98,7 +109,10 @@ class Target:
             def with_data(args, *xs):
                 return build(template.with_args(args))(*xs)
 
-            fn = _SHARED[full] = jax.jit(with_data)
+            if isinstance(key, tuple) and key and isinstance(key[0], str):  # names in profiles and logs
+                with_data.__name__ = with_data.__qualname__ = key[0].replace("-", "_")
+
+            fn = _SHARED[full] = jax.jit(with_data, compiler_options=options)
             while len(_SHARED) > _SHARED_MAX:
                 _SHARED.popitem(last=False)
         else:
@@ -157,6 +171,14 @@ class Target:
             if is_consistent_site(site):
                 loss += site["infer"]["training_loss"]
         return loss
+
+    def slack(self, u: jax.Array) -> jax.Array:
+        """Per-point violations of every consistency site, concatenated: ``u`` is in S iff
+        all are ``<= 0``, and in S's interior (a neighbourhood of positive volume) where
+        all are ``< 0``."""
+        params = self.constrain(u)
+        parts = [jnp.ravel(site["infer"]["slack"]) for site in self._trace(params).values() if is_consistent_site(site)]
+        return jnp.concatenate(parts)
 
     def in_set_params(self, params: dict[str, jax.Array]) -> jax.Array:
         ok = jnp.array(True)
