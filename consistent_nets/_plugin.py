@@ -21,7 +21,8 @@ def consistent(name: str, outputs: jax.Array, y: jax.Array, constraint: Constrai
 
     The site contributes ``-g(outputs, y)`` to the log density, where ``g >= 0`` is the
     constraint's penalty (exactly 0 on S). Its ``infer`` dict carries
-    ``{"consistent": True, "in_set": bool, "training_loss": float}`` so samplers and
+    ``{"consistent": True, "in_set": bool, "training_loss": float, "slack": (n,)}``
+    (``slack``: the per-point violation, ``<= 0`` where a point fits) so samplers and
     handlers can find it. Under :func:`temper` only these sites are scaled by ``beta``.
 
     Parameters
@@ -57,6 +58,7 @@ def consistent(name: str, outputs: jax.Array, y: jax.Array, constraint: Constrai
             CONSISTENT: True,
             "in_set": constraint.in_set(outputs, y),
             "training_loss": constraint.training_loss(outputs, y),
+            "slack": constraint.point_slack(outputs, y),
         },
     )
 

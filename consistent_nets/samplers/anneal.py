@@ -57,6 +57,9 @@ class Anneal(Sampler):
     max_extra_rounds : int
         At the last stage, further rounds of ``num_steps`` while a chain has fewer
         draws in S than asked (default 20).
+    feasibility_probe : bool
+        Before the schedule, refuse an S that looks empty within seconds (default True;
+        see :mod:`consistent_nets.samplers.feasibility`).
     """
 
     schedule: Schedule | None = None
@@ -66,6 +69,7 @@ class Anneal(Sampler):
     max_tree_depth: int = 6
     target_accept: float = 0.8
     max_extra_rounds: int = 20
+    feasibility_probe: bool = True
     name = "anneal"
 
     def betas(self) -> np.ndarray:

@@ -1,0 +1,186 @@
+"""A cheap feasibility probe run before tempering: is S empty (or of volume 0)?
+
+Tempering towards an empty S only says so after every stage has been compiled and run
+(half a minute and more on XOR). This probe answers most such cases in seconds, with
+two small programs and no NUTS:
+
+1. **Prior draws.** ``num_draws`` exact prior draws; if any lies in S, S is not empty
+   and the probe is done (the common case: it costs one small compiled program).
+2. **Descent on the penalty.** From the ``num_starts`` draws with the smallest penalty
+   ``g`` (``g = 0`` exactly on S), Adam (optax) minimises ``g`` in the unconstrained
+   space, in chunks of ``chunk`` steps. Any iterate in S: not empty, done. If instead
+   *every* start has stalled outside S (its best ``g`` improved by less than a fraction
+   ``rtol`` over the last chunk) the probe refuses the problem; if the step or time
+   budget runs out first it is inconclusive and sampling goes ahead.
+
+What a refusal means, and what it does not
+------------------------------------------
+An optimiser that fails to reach S does not prove S empty: all starts may sit in local
+minima of ``g`` while S has volume elsewhere. The probe refuses only when every start
+has converged (not merely run out of steps) outside S; it is a decision, and
+``method=cn.SMC(feasibility_probe=False)`` overrides it. What it *proves* is the
+reported bound: with no success in ``n`` exact prior draws,
+``log vol(S) <= log(1 - 0.05**(1/n))`` at 95 % confidence (the rejection bound; about
+``log(3/n)``), whatever the optimiser did. Data that stall every descent at ``g > 0``
+are typically an architecture that cannot fit them (a linear model on XOR: S holds only
+the null set where every output is 0), a margin beyond what the prior's weights can
+reach, or a tube tighter than the network can follow.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from .._checks import check_int, check_positive_float
+from .._constraints import SLACK_CAP
+from .base import chunk_size_for
+from .population import initial_population
+from .rejection import log_upper_bound_no_success
+from .result import Infeasible
+
+__all__ = ["Probe", "probe", "remedy"]
+
+
+@dataclass(frozen=True)
+class Probe:
+    """Settings of the feasibility probe (defaults sized for seconds on XOR-scale problems).
+
+    Parameters
+    ----------
+    num_draws : int
+        Exact prior draws (default 2**14).
+    num_starts : int
+        Descents, from the draws with the smallest penalty (default 32).
+    chunk : int
+        Adam steps between checks (default 100).
+    max_steps : int
+        Step budget per descent (default 3000).
+    learning_rate : float
+        Adam step size in the unconstrained space (default 0.05).
+    push : float
+        The descent minimises ``h = sum_i relu(slack_i + push)**2`` (default 0.01): it
+        aims a little inside S, so that it cannot settle on the boundary of S or on a
+        null set such as "every output 0" (which fits any labels at margin 0).
+    rtol, window : float, int
+        A start has stalled when its best ``h`` fell by less than the fraction ``rtol``
+        over the last ``window`` chunks (defaults 1e-3 and 3).
+    max_seconds : float
+        Wall-clock budget of the descent, after which the probe is inconclusive
+        (default 20).
+    """
+
+    num_draws: int = 2**14
+    num_starts: int = 32
+    chunk: int = 100
+    max_steps: int = 3000
+    learning_rate: float = 0.05
+    push: float = 0.01
+    rtol: float = 1e-3
+    window: int = 3
+    max_seconds: float = 20.0
+
+    def validate(self):
+        for name in ("num_draws", "num_starts", "chunk", "max_steps", "window"):
+            check_int(name, getattr(self, name))
+        for name in ("learning_rate", "push", "rtol", "max_seconds"):
+            check_positive_float(name, getattr(self, name))
+
+
+def _draws(target, num_draws):
+    """``num_draws`` prior draws: their unconstrained positions, penalties and membership."""
+    return target.jit(lambda t: partial(initial_population, t, num_particles=num_draws), ("probe-draws", num_draws))
+
+
+def _descend(target, settings: Probe):
+    """``chunk`` Adam steps on ``h`` from every start: positions, optimiser states, best
+    ``h`` so far and whether an iterate was in the interior of S."""
+    optimiser = optax.adam(settings.learning_rate)
+
+    def build(t):
+        def objective(u):
+            slack = t.slack(u)
+            return jnp.sum(jnp.square(jnp.clip(slack + settings.push, 0.0, SLACK_CAP))), jnp.max(slack)
+
+        value_and_grad = jax.value_and_grad(objective, has_aux=True)
+
+        def one(u, state, best, reached):
+            def step(carry, _):
+                u, state, best, reached = carry
+                (h, worst), grad = value_and_grad(u)
+                updates, state = optimiser.update(grad, state, u)
+                return (optax.apply_updates(u, updates), state, jnp.minimum(best, h), reached | (worst < 0)), None
+
+            return jax.lax.scan(step, (u, state, best, reached), length=settings.chunk)[0]
+
+        return jax.vmap(one)
+
+    return target.jit(build, ("probe-descend", settings)), jax.vmap(optimiser.init)
+
+
+def probe(target, rng_key, settings: Probe | None = None) -> Infeasible | None:
+    """``Infeasible`` when S looks empty (see the module docstring), else ``None``."""
+    settings = settings or Probe()
+    num_draws = min(settings.num_draws, chunk_size_for(target))
+    u, penalty, in_set = _draws(target, num_draws)(rng_key)
+    if bool(np.any(jax.device_get(in_set))):
+        return None
+    bound = log_upper_bound_no_success(num_draws)
+    starts = np.argsort(np.asarray(jax.device_get(penalty)))[: settings.num_starts]
+    u = u[starts]
+    descend, init = _descend(target, settings)
+    state = init(u)
+    best = jnp.full(u.shape[0], jnp.inf)
+    reached = jnp.zeros(u.shape[0], bool)
+    history, start = [], time.perf_counter()
+    for steps in range(settings.chunk, settings.max_steps + 1, settings.chunk):
+        u, state, best, reached = descend(u, state, best, reached)
+        best_host, reached_host = (np.asarray(a) for a in jax.device_get((best, reached)))
+        if reached_host.any():
+            return None
+        history.append(best_host)
+        if len(history) > settings.window and np.all(best_host >= history[-1 - settings.window] * (1.0 - settings.rtol)):
+            return Infeasible(
+                f"S looks empty: none of {num_draws} prior draws lies in S, and "
+                f"{u.shape[0]} descents from the best of them all stalled outside S "
+                f"(smallest squared violation {float(best_host.min()):.3g} after {steps} Adam "
+                f"steps). {remedy(target)}",
+                bound,
+            )
+        if time.perf_counter() - start > settings.max_seconds:
+            return None
+    return None
+
+
+def remedy(target) -> str:
+    """What usually makes S non-empty, for the problem ``target`` was built from."""
+    problem = target.problem
+    tail = (
+        "If you know S is not empty, sample anyway with "
+        "method=cn.SMC(feasibility_probe=False). The bound is the rejection bound of the prior draws."
+    )
+    if problem is None:
+        return f"Likely remedies: a looser constraint (a smaller Margin, a larger Tube eps), a wider network or a wider prior. {tail}"
+    net, constraint = problem.net, problem.constraint
+    sizes = list(net.sizes)
+    if len(sizes) == 2:
+        widen = (f"a network with a hidden layer (a linear model cannot fit data that are not "
+                 f"linearly separable; e.g. cn.MLP({[sizes[0], 8, sizes[1]]}))")
+    else:
+        widen = f"a wider network (e.g. cn.MLP({[sizes[0], *(2 * w for w in sizes[1:-1]), sizes[-1]]}))"
+    kind = type(constraint).__name__
+    if kind == "Margin" and constraint.m > 0:
+        first = f"a smaller margin (e.g. cn.Margin({constraint.m / 2:g}); the prior bounds how large outputs can be)"
+    elif kind == "Tube":
+        first = f"a larger Tube tolerance (e.g. cn.Tube({2 * constraint.eps:g}))"
+    else:
+        first = None
+    options = [o for o in (first, widen, "a wider prior") if o]
+    return f"Likely remedies: {', '.join(options[:-1])} or {options[-1]}. {tail}"
