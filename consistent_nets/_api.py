@@ -6,6 +6,7 @@ import jax
 import numpy as np
 
 from ._checks import check_int, check_key
+from ._compile import prepare
 from ._output import to_tree
 from ._problem import Problem
 from ._target import make_target
@@ -132,6 +133,7 @@ def predict(problem: Problem, tree, X_new) -> np.ndarray:
     if not np.all(np.isfinite(X_new)):
         raise ValueError("X_new contains NaN or inf")
     params, (num_chains, num_draws) = posterior_params(tree, problem.net.param_shapes, owner=repr(problem.net))
+    prepare()  # the persistent compilation cache, before the first compile
     apply = jax.jit(jax.vmap(problem.net.apply, in_axes=(0, None)))
     f = np.asarray(apply({k: jax.numpy.asarray(v) for k, v in params.items()}, X_new))
     return f.reshape(num_chains, num_draws, *f.shape[1:])

@@ -37,7 +37,7 @@ CACHE_ENV = "CONSISTENT_NETS_CACHE"
 SMALL_WORK = 2_000
 #: programs that compile faster than this are not written to the persistent cache
 MIN_COMPILE_SECONDS = 0.2
-_CHEAP_XLA = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
+_CHEAP_XLA = {"xla_backend_optimization_level": 1, "xla_llvm_disable_expensive_passes": True}
 _OFF = {"0", "off", "false", "no"}
 
 

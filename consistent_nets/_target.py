@@ -124,6 +124,10 @@ class Target:
         z = self.unravel(u)
         return {k: self.transforms[k](z[k]) for k in self.site_shapes}
 
+    def constrain_draws(self, u: jax.Array) -> dict[str, jax.Array]:
+        """:meth:`constrain` over the leading ``(chain, draw)`` axes of ``u``, compiled once."""
+        return self.jit(lambda t: jax.vmap(jax.vmap(t.constrain)), ("constrain-draws",))(u)
+
     def unconstrain(self, params: dict[str, jax.Array]) -> jax.Array:
         z = {k: self.transforms[k].inv(params[k]) for k in self.site_shapes}
         return ravel_pytree(z)[0]
@@ -221,31 +225,48 @@ def make_target(model_or_problem, *model_args, **model_kwargs) -> Target:
         raise ValueError(
             f"problem must be a cn.Problem or a NumPyro model (callable), got {type(model_or_problem).__name__}"
         )
-    tr = handlers.trace(handlers.seed(model, rng_seed=0)).get_trace(*model_args, **model_kwargs)
-    latent = {
-        name: site
-        for name, site in tr.items()
-        if site["type"] == "sample" and not site["is_observed"]
-    }
-    consistent_sites = tuple(n for n, s in tr.items() if is_consistent_site(s))
-    if not consistent_sites:
-        raise ValueError("model has no consistency site: call cn.consistent(...) inside it")
-    if not latent:
-        raise ValueError("model has no latent sample sites to sample")
-    for name, site in latent.items():
-        if site["fn"].support.is_discrete:
-            raise ValueError(f"model site {name!r} is discrete; only continuous weights are supported")
-    transforms = {name: biject_to(site["fn"].support) for name, site in latent.items()}
-    z0 = {name: transforms[name].inv(site["value"]) for name, site in latent.items()}
-    flat, unravel = ravel_pytree(z0)
+    prepare()  # the persistent compilation cache, before the first compile
+    try:  # one compiled program instead of dozens of eagerly compiled operations
+        sites, consistent_sites, (transforms, z0) = _sites(model, model_args, model_kwargs, jax.jit)
+    except ValueError:
+        raise
+    except Exception:  # noqa: BLE001 - e.g. a transform that is not a pytree: trace eagerly
+        sites, consistent_sites, (transforms, z0) = _sites(model, model_args, model_kwargs, lambda f: f)
+    flat, unravel = ravel_pytree(jax.device_get(z0))
     return Target(
         model=model,
         args=tuple(model_args),
         kwargs=dict(model_kwargs),
-        site_shapes={name: tuple(site["value"].shape) for name, site in latent.items()},
+        site_shapes=sites,
         transforms=transforms,
         unravel=unravel,
         dim=int(flat.shape[0]),
         problem=problem,
         consistent_sites=consistent_sites,
     )
+
+
+def _sites(model, args, kwargs, compile_with):
+    """Trace ``model`` once (seeded): ``({latent name: shape}, consistency site names,
+    (transforms to each latent site's support, unconstrained values))``; the last pair is
+    computed by ``compile_with(function)()`` (``jax.jit``: NumPyro's supports and
+    transforms are pytrees, so they come back with concrete parameters)."""
+    found = {}
+
+    def trace():
+        tr = handlers.trace(handlers.seed(model, rng_seed=0)).get_trace(*args, **kwargs)
+        latent = {n: s for n, s in tr.items() if s["type"] == "sample" and not s["is_observed"]}
+        found["consistent"] = tuple(n for n, s in tr.items() if is_consistent_site(s))
+        if not found["consistent"]:
+            raise ValueError("model has no consistency site: call cn.consistent(...) inside it")
+        if not latent:
+            raise ValueError("model has no latent sample sites to sample")
+        for name, site in latent.items():
+            if site["fn"].support.is_discrete:
+                raise ValueError(f"model site {name!r} is discrete; only continuous weights are supported")
+        found["shapes"] = {name: tuple(site["value"].shape) for name, site in latent.items()}
+        transforms = {name: biject_to(site["fn"].support) for name, site in latent.items()}
+        return transforms, {name: transforms[name].inv(site["value"]) for name, site in latent.items()}
+
+    out = compile_with(trace)()
+    return found["shapes"], found["consistent"], out

@@ -189,3 +189,19 @@ def test_nuts_overhead_tiny(tmp_path):
     assert hmc["mean_steps_used"] == hmc["steps_computed"] == 63
     assert 1 <= nuts["mean_steps_used"] <= nuts["steps_computed"] <= 63
     assert all(r["seconds_per_move"] > 0 for r in data["records"])
+
+
+def test_latency_tiny(tmp_path):
+    run_script("latency.py", "--tiny", "--out", tmp_path)
+    data = load(tmp_path / "latency-tiny.json")
+    assert data["kind"] == "latency"
+    records = {r["case"]: r for r in data["records"]}
+    assert set(records) == {"python", "import", "help", "bad-arg", "infeasible-linear-smc"}
+    for r in records.values():
+        assert r["status"] == "ok", r
+        assert r["wall_s"] > 0 and r["source"] == "this"
+    assert records["import"]["backend_initialised"] is False and records["import"]["heavy_modules"] == []
+    assert records["help"]["jax_imported"] is False and records["bad-arg"]["rc"] == 2
+    infeasible = records["infeasible-linear-smc"]
+    assert infeasible["raised"] and "hidden layer" in infeasible["message"] and infeasible["bound"] < 0
+    assert "this/import/cold" in data["meta"]["summary"]

@@ -141,3 +141,34 @@ def test_empty_solution_set_exits_3(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("consistent-nets: no solutions") and "log vol(S) <=" in err and err.count("\n") == 1
     assert not out.exists()
+
+
+def test_help_and_argument_errors_do_not_import_jax(tmp_path):
+    """Every argument check runs before JAX is imported (``sys.modules`` in a fresh interpreter)."""
+    existing = tmp_path / "run.nc"
+    existing.write_text("")
+    cases = [
+        ["--help"],
+        ["sample", "--help"],
+        ["sample", "--arch", "2-x-1", "--out", "x.nc"],
+        ["sample", "--prior", "box:-1", "--out", "x.nc"],
+        ["sample", "--constraint", "tube:0", "--out", "x.nc"],
+        ["sample", "--dataset", "xor", "--arch", "3-1", "--out", str(tmp_path / "x.nc")],
+        ["sample", "--out", str(existing)],
+        ["sample", "--out", str(tmp_path / "missing-dir" / "x.nc")],
+        ["diagnose", str(tmp_path / "nothing.nc")],
+        ["demo", "--out-dir", str(existing)],
+        ["frobnicate"],
+    ]
+    code = (
+        "import json, sys\n"
+        "from consistent_nets.cli import main\n"
+        f"codes = [main(args) for args in {cases!r}]\n"
+        "print(json.dumps({'codes': codes, 'jax': 'jax' in sys.modules}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["jax"] is False, "an argument check imported JAX"
+    assert out["codes"] == [EXIT_OK, EXIT_OK] + [EXIT_BAD_INPUT] * (len(cases) - 2)
+    errors = [line for line in result.stderr.splitlines() if "error" in line]
+    assert len(errors) == len(cases) - 2 and "Traceback" not in result.stderr

@@ -9,6 +9,7 @@ import jax
 import numpy as np
 
 from .._checks import check_int, check_level
+from .._compile import prepare
 from .._problem import Problem
 from .._target import make_target
 from .._trees import posterior_params
@@ -122,6 +123,7 @@ def diagnose(
     alpha = check_level("alpha", alpha, upper=0.5, closed=True)
     num_probes = check_int("num_probes", num_probes, minimum=0)
     max_draws = check_int("max_draws", max_draws, minimum=20)
+    prepare()  # the persistent compilation cache, before the first compile
     keys = dict(zip(["probe", "sub", "chord", "ref", "perm", "refsub"], jax.random.split(rng_key, 6)))
 
     checks: dict[str, CheckResult] = {}

@@ -16,15 +16,10 @@ from __future__ import annotations
 import time
 import warnings
 
-import jax
-
 from .._errors import InfeasibleError
 from .feasibility import probe
 from .progress import Progress
 from .result import Infeasible, Result
-
-#: stream of the feasibility probe's random numbers (the sampler's own stream is untouched)
-PROBE_STREAM = 0x5EED
 
 __all__ = ["run"]
 
@@ -40,7 +35,7 @@ def run(sampler, target, rng_key, num_samples: int, num_chains: int, progress_ba
     stage, reason, start = 0, None, time.perf_counter()
     try:
         if getattr(sampler, "feasibility_probe", False):
-            refused = probe(target, jax.random.fold_in(rng_key, PROBE_STREAM))
+            refused = probe(target, rng_key)
             if refused is not None:
                 raise InfeasibleError(f"{sampler.name}: {refused.message}", refused.log_volume_upper_bound)
         state = sampler.start(target, rng_key, num_samples, num_chains)

@@ -4,35 +4,42 @@ Tempering towards an empty S only says so after every stage has been compiled an
 (half a minute and more on XOR). This probe answers most such cases in seconds, with
 two small programs and no NUTS:
 
-1. **Prior draws.** ``num_draws`` exact prior draws; if any lies in S, S is not empty
-   and the probe is done (the common case: it costs one small compiled program).
-2. **Descent on the penalty.** From the ``num_starts`` draws with the smallest penalty
-   ``g`` (``g = 0`` exactly on S), Adam (optax) minimises ``g`` in the unconstrained
-   space, in chunks of ``chunk`` steps. Any iterate in S: not empty, done. If instead
-   *every* start has stalled outside S (its best ``g`` improved by less than a fraction
-   ``rtol`` over the last chunk) the probe refuses the problem; if the step or time
+1. **Prior draws.** ``num_draws`` exact prior draws (fewer where memory asks); if any
+   lies in S, S is not empty and the probe is done (the common case: one small program).
+2. **Descents towards the interior of S.** From the ``num_starts`` draws with the
+   smallest penalty, Adam (optax) minimises ``h(u) = sum_i relu(slack_i(u) + push)**2``
+   in the unconstrained space, where ``slack_i <= 0`` iff point ``i`` fits
+   (:meth:`Target.slack`). An iterate with every ``slack_i < 0`` *strictly* is an
+   interior point of S: the network is continuous in its weights, so a neighbourhood
+   of it lies in S and vol(S) > 0; the probe is done. If instead *every* descent has
+   stalled outside (its best ``h`` fell by less than ``rtol`` over the last ``window``
+   chunks of ``chunk`` steps), the probe refuses the problem; if the step or time
    budget runs out first it is inconclusive and sampling goes ahead.
+
+Why ``h`` and not the sampler's penalty ``g = sum_i relu(slack_i)**2``: at margin 0 every
+network whose outputs are all 0 fits any labels (``y * 0 >= 0``), a null set that a
+descent on ``g`` reaches in floating point (a linear model on XOR converges to
+``w = 0`` exactly), and for any network ``g`` shrinks by scaling the outputs down.
+``push > 0`` makes those points cost ``n * push**2`` instead of 0.
 
 What a refusal means, and what it does not
 ------------------------------------------
-An optimiser that fails to reach S does not prove S empty: all starts may sit in local
-minima of ``g`` while S has volume elsewhere. The probe refuses only when every start
-has converged (not merely run out of steps) outside S; it is a decision, and
-``method=cn.SMC(feasibility_probe=False)`` overrides it. What it *proves* is the
-reported bound: with no success in ``n`` exact prior draws,
-``log vol(S) <= log(1 - 0.05**(1/n))`` at 95 % confidence (the rejection bound; about
-``log(3/n)``), whatever the optimiser did. Data that stall every descent at ``g > 0``
-are typically an architecture that cannot fit them (a linear model on XOR: S holds only
-the null set where every output is 0), a margin beyond what the prior's weights can
-reach, or a tube tighter than the network can follow.
+An optimiser that fails to reach S does not prove S empty: every start may sit in a
+local minimum of ``h`` while S has volume elsewhere. The probe refuses only when every
+descent has converged (not merely run out of steps) outside S; that is a decision, and
+``method=cn.SMC(feasibility_probe=False)`` overrides it. What the probe *proves* is the
+bound it reports: with no success in ``n`` exact prior draws,
+``log vol(S) <= log(1 - 0.05**(1/n))`` at 95 % confidence (the rejection bound, about
+``log(3/n)``), whatever the optimiser did. Problems that stall every descent are
+typically an architecture that cannot fit the data (a linear model on XOR: S is the
+null set above), a margin beyond what the prior's weights can reach, or a tube
+tighter than the network can follow; the message suggests the remedy.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
-from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -46,7 +53,10 @@ from .population import initial_population
 from .rejection import log_upper_bound_no_success
 from .result import Infeasible
 
-__all__ = ["Probe", "probe", "remedy"]
+__all__ = ["PROBE_STREAM", "Probe", "probe", "remedy"]
+
+#: the probe's random stream, ``fold_in(rng_key, PROBE_STREAM)``: the sampler's own is untouched
+PROBE_STREAM = 0x5EED
 
 
 @dataclass(frozen=True)
@@ -94,9 +104,21 @@ class Probe:
             check_positive_float(name, getattr(self, name))
 
 
-def _draws(target, num_draws):
-    """``num_draws`` prior draws: their unconstrained positions, penalties and membership."""
-    return target.jit(lambda t: partial(initial_population, t, num_particles=num_draws), ("probe-draws", num_draws))
+def _start(target, settings: Probe, num_draws: int):
+    """One program: the prior draws (on the probe's own stream), whether any is in S, and
+    the ``num_starts`` draws with the smallest penalty with fresh Adam states."""
+    optimiser = optax.adam(settings.learning_rate)
+    k = min(settings.num_starts, num_draws)
+
+    def build(t):
+        def start(rng_key):
+            u, penalty, in_set = initial_population(t, jax.random.fold_in(rng_key, PROBE_STREAM), num_draws)
+            u = u[jnp.argsort(penalty)[:k]]
+            return jnp.any(in_set), (u, jax.vmap(optimiser.init)(u), jnp.full(k, jnp.inf), jnp.zeros(k, bool))
+
+        return start
+
+    return target.jit(build, ("probe-start", settings, num_draws))
 
 
 def _descend(target, settings: Probe):
@@ -122,23 +144,22 @@ def _descend(target, settings: Probe):
 
         return jax.vmap(one)
 
-    return target.jit(build, ("probe-descend", settings)), jax.vmap(optimiser.init)
+    return target.jit(build, ("probe-descend", settings))
 
 
 def probe(target, rng_key, settings: Probe | None = None) -> Infeasible | None:
-    """``Infeasible`` when S looks empty (see the module docstring), else ``None``."""
+    """``Infeasible`` when S looks empty (see the module docstring), else ``None``.
+
+    ``rng_key`` is the sampler's key: the probe draws from ``fold_in(rng_key,
+    PROBE_STREAM)``, so the sampler's own stream is the same with or without it.
+    """
     settings = settings or Probe()
     num_draws = min(settings.num_draws, chunk_size_for(target))
-    u, penalty, in_set = _draws(target, num_draws)(rng_key)
-    if bool(np.any(jax.device_get(in_set))):
+    found, (u, state, best, reached) = _start(target, settings, num_draws)(rng_key)
+    if bool(found):
         return None
     bound = log_upper_bound_no_success(num_draws)
-    starts = np.argsort(np.asarray(jax.device_get(penalty)))[: settings.num_starts]
-    u = u[starts]
-    descend, init = _descend(target, settings)
-    state = init(u)
-    best = jnp.full(u.shape[0], jnp.inf)
-    reached = jnp.zeros(u.shape[0], bool)
+    descend = _descend(target, settings)
     history, start = [], time.perf_counter()
     for steps in range(settings.chunk, settings.max_steps + 1, settings.chunk):
         u, state, best, reached = descend(u, state, best, reached)
@@ -163,8 +184,8 @@ def remedy(target) -> str:
     """What usually makes S non-empty, for the problem ``target`` was built from."""
     problem = target.problem
     tail = (
-        "If you know S is not empty, sample anyway with "
-        "method=cn.SMC(feasibility_probe=False). The bound is the rejection bound of the prior draws."
+        "If you know S is not empty, sample anyway with feasibility_probe=False "
+        "(e.g. method=cn.SMC(feasibility_probe=False)). The bound is the 95 % rejection bound of the prior draws"
     )
     if problem is None:
         return f"Likely remedies: a looser constraint (a smaller Margin, a larger Tube eps), a wider network or a wider prior. {tail}"

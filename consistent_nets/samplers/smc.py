@@ -11,7 +11,7 @@ the final populations into a :class:`.Result`:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 import jax
@@ -95,7 +95,7 @@ class SMC(Sampler):
     max_seconds: float | None = None
     num_particles: int | None = None
     batch_size: int | None = None
-    feasibility_probe: bool = True
+    feasibility_probe: bool = field(default=True, compare=False)  # not part of the compiled programs' keys
     name = "smc"
 
     def validate(self):
@@ -183,7 +183,7 @@ class SMC(Sampler):
 
     def _result(self, run, states, final_info, chain_log_volume, fraction, stop_reason) -> Result:
         u = states.u
-        params = jax.vmap(jax.vmap(run.target.constrain))(u)
+        params = run.target.constrain_draws(u)
         log_volume, log_volume_se = log_volume_from_chains(chain_log_volume)
         stages = stack_infos(run.infos, tempered.StageInfo._fields)
         chain = ("chain",)
