@@ -184,7 +184,7 @@ def cases(tiny: bool) -> dict[str, dict]:
     return out
 
 
-TINY_CASES = ["python", "import", "help", "bad-arg", "infeasible-linear-sgd"]
+TINY_CASES = ["python", "import", "help", "bad-arg", "infeasible-linear-smc"]
 DEFAULT_CASES = [c for c in cases(False) if not c.startswith("compile-")]
 
 
@@ -247,7 +247,7 @@ def main(argv=None) -> int:
                         "compare checkouts case by case (default: this checkout, label 'this')")
     parser.add_argument("--label", default="", help="suffix of the results file, e.g. before-after")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per child process")
-    parser.add_argument("--tiny", action="store_true", help="start-up cases and one small infeasible case, once")
+    parser.add_argument("--tiny", action="store_true", help="start-up cases and one small infeasible case, once, cold")
     parser.add_argument("--out", help="a .json file or a directory (default benchmarks/results/)")
     args = parser.parse_args(argv)
     table = cases(args.tiny)
@@ -270,7 +270,7 @@ def main(argv=None) -> int:
                 for label, source in sources.items():
                     cache = tempfile.mkdtemp(dir=tmp)
                     env = child_env(cache, source)
-                    for mode in ("cold", "warm") if spec["warm"] else ("cold",):
+                    for mode in ("cold", "warm") if spec["warm"] and not args.tiny else ("cold",):
                         record = {"source": label, "case": name, "mode": mode, "repeat": repeat}
                         record |= run_case(spec, env, cache, args.timeout)
                         records.append(record)
