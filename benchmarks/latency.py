@@ -29,9 +29,11 @@ Cases (the README's code, verbatim sizes):
 * ``demo``: ``consistent-nets demo`` (wall time of the process).
 * ``infeasible-linear-<method>``: ``cn.MLP([2, 1])`` on XOR (S empty), seconds to
   ``InfeasibleError``; ``infeasible-margin5``: XOR with ``cn.Margin(5)`` and ``smc``.
-* ``compile-<method>-<rung>`` (cold only): where one call's compile seconds go —
-  tracing to jaxpr, lowering to MLIR, XLA backend compile (JAX's monitoring events) —
-  for every method on ``xor`` (2-3-1, 4 points) and ``moons`` (2-16-16-1, 100 points).
+* ``compile-<method>-<rung>`` (cold only; ask for them with ``--cases``): where one
+  call's compile seconds go — tracing to jaxpr, lowering to MLIR, XLA backend compile
+  (JAX's monitoring events) — for every method on ``xor`` (2-3-1, 4 points) and for
+  ``smc`` and ``sgd`` on ``moons`` (2-16-16-1, 100 points); 2000 draws for ``smc``,
+  200 for the others.
 
 Writes ``latency[-<label>].json``.
 """
@@ -177,10 +179,10 @@ def cases(tiny: bool) -> dict[str, dict]:
         out[f"infeasible-linear-{method}"] = {
             "code": _INFEASIBLE.format(arch=[2, 1], margin=0.0, method=method, n=n), "warm": True}
     out["infeasible-margin5"] = {"code": _INFEASIBLE.format(arch=[2, 3, 1], margin=5.0, method="smc", n=n), "warm": True}
-    for rung in ("xor", "moons"):
-        for method in ("smc", "anneal", "rejection", "sgd"):
+    for rung, methods in (("xor", ("smc", "anneal", "rejection", "sgd")), ("moons", ("smc", "sgd"))):
+        for method in methods:
             out[f"compile-{method}-{rung}"] = {
-                "code": _COMPILE.format(rung=rung, method=method, n=200), "warm": False}
+                "code": _COMPILE.format(rung=rung, method=method, n=2000 if method == "smc" else 200), "warm": False}
     return out
 
 
@@ -238,6 +240,33 @@ def summarise(records: list[dict]) -> dict:
     return out
 
 
+#: the timings a table shows per case (see the module docstring for what each measures)
+_SHOWN = {
+    "import": ("import_jax_numpyro_s", "import_cn_s"),
+    "quickstart": ("wall_s", "to_tree_s"),
+    "new-model": ("wall_s", "to_tree_s"),
+    "compile": ("call_s", "trace_s", "lower_s", "backend_s"),
+    "infeasible": ("wall_s", "to_error_s"),
+}
+
+
+def table(data: dict) -> str:
+    """A markdown table of medians (min-max) per case, mode and timing, one column per source."""
+    summary, sources = data["meta"]["summary"], data["meta"]["sources"]
+    lines = ["| case | mode | timing | " + " | ".join(sources) + " |", "|---|---|---|" + "---:|" * len(sources)]
+    rows = sorted({tuple(k.split("/", 1)[1].rsplit("/", 1)) for k in summary}, key=lambda r: (
+        data["meta"]["cases"].index(r[0]) if r[0] in data["meta"]["cases"] else 99, r[1]))
+    for case, mode in rows:
+        shown = next((v for k, v in _SHOWN.items() if case.startswith(k)), ("wall_s",))
+        for timing in shown:
+            cells = []
+            for source in sources:
+                t = summary.get(f"{source}/{case}/{mode}", {}).get(timing)
+                cells.append("–" if t is None else f"{t['median']:.2f} ({t['min']:.2f}–{t['max']:.2f})")
+            lines.append(f"| {case} | {mode} | {timing.removesuffix('_s')} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", nargs="+", help="cases to run (default: all but compile-*)")
@@ -249,12 +278,16 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per child process")
     parser.add_argument("--tiny", action="store_true", help="start-up cases and one small infeasible case, once, cold")
     parser.add_argument("--out", help="a .json file or a directory (default benchmarks/results/)")
+    parser.add_argument("--table", metavar="JSON", help="only print the markdown table of a results file")
     args = parser.parse_args(argv)
-    table = cases(args.tiny)
+    if args.table:
+        print(table(json.loads(Path(args.table).read_text())))
+        return 0
+    specs = cases(args.tiny)
     names = args.cases or (TINY_CASES if args.tiny else DEFAULT_CASES)
-    unknown = sorted(set(names) - set(table))
+    unknown = sorted(set(names) - set(specs))
     if unknown:
-        parser.error(f"unknown cases {unknown}; known: {sorted(table)}")
+        parser.error(f"unknown cases {unknown}; known: {sorted(specs)}")
     repeats = 1 if args.tiny else args.repeats
     sources = {}
     for item in args.source or ["this="]:
@@ -266,7 +299,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="cn-latency-") as tmp:
         for repeat in range(repeats):
             for name in names:
-                spec = table[name]
+                spec = specs[name]
                 for label, source in sources.items():
                     cache = tempfile.mkdtemp(dir=tmp)
                     env = child_env(cache, source)
@@ -287,7 +320,8 @@ def main(argv=None) -> int:
     }
     meta |= _machine()
     stem = "latency" + (f"-{args.label}" if args.label else "")
-    save_results(args.out, stem, "latency", meta, records)
+    path = save_results(args.out, stem, "latency", meta, records)
+    print(table(json.loads(path.read_text())))
     failed = [r for r in records if r["status"] != "ok"]
     for r in failed:
         print(f"[latency] {r['source']} {r['case']} {r['mode']} failed:\n{r.get('stderr_tail', '')}", file=sys.stderr)

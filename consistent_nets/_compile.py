@@ -35,8 +35,9 @@ __all__ = ["CACHE_ENV", "SMALL_WORK", "cache_dir", "compiler_options", "prepare"
 CACHE_ENV = "CONSISTENT_NETS_CACHE"
 #: the largest ``dim * num_data`` compiled with XLA's cheap CPU pipeline
 SMALL_WORK = 2_000
-#: programs that compile faster than this are not written to the persistent cache
-MIN_COMPILE_SECONDS = 0.2
+#: programs that compile faster than this are not written to the persistent cache (0: all,
+#: so that a warm process compiles nothing; each entry is read back in milliseconds)
+MIN_COMPILE_SECONDS = 0.0
 _CHEAP_XLA = {"xla_backend_optimization_level": 1, "xla_llvm_disable_expensive_passes": True}
 _OFF = {"0", "off", "false", "no"}
 

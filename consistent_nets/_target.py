@@ -29,6 +29,8 @@ __all__ = ["Target", "make_target"]
 #: compiled programs shared by targets that differ only in their data (LRU)
 _SHARED: OrderedDict = OrderedDict()
 _SHARED_MAX = 32
+#: a Problem's structure -> (compiled seeded trace of its model, static site information)
+_SITES: dict = {}
 
 
 def _site_log_prob(site) -> jax.Array:
@@ -61,15 +63,7 @@ class Target:
         ``(X, y)``. ``None`` for a hand-written model (its arguments may steer Python
         control flow, so they stay compile-time constants).
         """
-        if self.problem is None:
-            return None
-        p = self.problem
-        key = (p.net, p.prior, p.constraint, tuple((tuple(a.shape), str(a.dtype)) for a in self.args))
-        try:
-            hash(key)
-        except TypeError:  # a user-defined prior or constraint without value equality
-            return None
-        return key
+        return _structure_key(self.problem, self.args)
 
     @property
     def work(self) -> int:
@@ -227,11 +221,11 @@ def make_target(model_or_problem, *model_args, **model_kwargs) -> Target:
         )
     prepare()  # the persistent compilation cache, before the first compile
     try:  # one compiled program instead of dozens of eagerly compiled operations
-        sites, consistent_sites, (transforms, z0) = _sites(model, model_args, model_kwargs, jax.jit)
+        sites, consistent_sites, (transforms, z0) = _sites(model, model_args, model_kwargs, _structure_key(problem, model_args))
     except ValueError:
         raise
     except Exception:  # noqa: BLE001 - e.g. a transform that is not a pytree: trace eagerly
-        sites, consistent_sites, (transforms, z0) = _sites(model, model_args, model_kwargs, lambda f: f)
+        sites, consistent_sites, (transforms, z0) = _sites(model, model_args, model_kwargs, None, compile=False)
     flat, unravel = ravel_pytree(jax.device_get(z0))
     return Target(
         model=model,
@@ -246,14 +240,32 @@ def make_target(model_or_problem, *model_args, **model_kwargs) -> Target:
     )
 
 
-def _sites(model, args, kwargs, compile_with):
+def _structure_key(problem, args):
+    """What a Problem's programs depend on besides the data values (``None``: no sharing)."""
+    if problem is None:
+        return None
+    key = (problem.net, problem.prior, problem.constraint, tuple((tuple(a.shape), str(a.dtype)) for a in args))
+    try:
+        hash(key)
+    except TypeError:  # a user-defined prior or constraint without value equality
+        return None
+    return key
+
+
+def _sites(model, args, kwargs, key, compile: bool = True):
     """Trace ``model`` once (seeded): ``({latent name: shape}, consistency site names,
-    (transforms to each latent site's support, unconstrained values))``; the last pair is
-    computed by ``compile_with(function)()`` (``jax.jit``: NumPyro's supports and
-    transforms are pytrees, so they come back with concrete parameters)."""
+    (transforms to each latent site's support, unconstrained values))``.
+
+    Compiled (``jax.jit``; NumPyro's supports and transforms are pytrees, so they come
+    back with concrete parameters), with the model's arguments as inputs and the program
+    kept per ``key`` (a Problem's structure) so that problems of the same shape share it.
+    """
+    if key is not None and key in _SITES:
+        fn, found = _SITES[key]
+        return found["shapes"], found["consistent"], fn(*args)
     found = {}
 
-    def trace():
+    def trace(*args):
         tr = handlers.trace(handlers.seed(model, rng_seed=0)).get_trace(*args, **kwargs)
         latent = {n: s for n, s in tr.items() if s["type"] == "sample" and not s["is_observed"]}
         found["consistent"] = tuple(n for n, s in tr.items() if is_consistent_site(s))
@@ -268,5 +280,14 @@ def _sites(model, args, kwargs, compile_with):
         transforms = {name: biject_to(site["fn"].support) for name, site in latent.items()}
         return transforms, {name: transforms[name].inv(site["value"]) for name, site in latent.items()}
 
-    out = compile_with(trace)()
+    if not compile:
+        out = trace(*args)
+    elif key is None:  # a hand-written model: its arguments may steer Python control flow
+        out = jax.jit(lambda: trace(*args))()
+    else:
+        fn = jax.jit(trace)
+        out = fn(*args)
+        _SITES[key] = (fn, found)
+        while len(_SITES) > _SHARED_MAX:
+            _SITES.pop(next(iter(_SITES)))
     return found["shapes"], found["consistent"], out
