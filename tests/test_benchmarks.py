@@ -205,3 +205,11 @@ def test_latency_tiny(tmp_path):
     infeasible = records["infeasible-linear-smc"]
     assert infeasible["raised"] and "hidden layer" in infeasible["message"] and infeasible["bound"] < 0
     assert "this/import/cold" in data["meta"]["summary"]
+
+
+@pytest.mark.slow
+def test_xla_options_tiny(tmp_path):
+    run_script("xla_options.py", "--tiny", "--out", tmp_path)
+    data = load(tmp_path / "xla-options-tiny.json")
+    assert {r["variant"] for r in data["records"]} == {"default", "level1", "level0"}
+    assert all(r["seconds"] > 0 and r["moves"] >= 1 for r in data["records"])
