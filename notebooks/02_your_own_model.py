@@ -71,13 +71,15 @@ def model(X, y, width=3):
 # ## It is an ordinary NumPyro model
 #
 # Run it under `seed` and `trace`: the constraint is a site like any other, marked in its
-# `infer` dict, with whether this draw is in $S$ and its training loss.
+# `infer` dict, with whether this draw is in $S$, its training loss and each point's slack
+# (how far it is from fitting; $\le 0$ where it fits).
 
 # %%
 trace = handlers.trace(handlers.seed(model, rng_seed=0)).get_trace(X, y)
 for name, site in trace.items():
     print(f"{name:6s} {site['type']:7s} shape {tuple(jnp.shape(site['value']))}")
-print("fit.infer:", {k: (bool(v) if k != "training_loss" else float(v)) for k, v in trace["fit"]["infer"].items()})
+print("fit.infer:", {k: jnp.round(v, 3).tolist() if k in ("training_loss", "slack") else bool(v)
+                     for k, v in trace["fit"]["infer"].items()})
 
 # %% [markdown]
 # `cn.temper(model, 0.0)` is the prior *exactly*: its log density equals the sum of the

@@ -48,7 +48,7 @@ import optax
 
 from .._checks import check_int, check_positive_float
 from .._constraints import SLACK_CAP
-from .base import chunk_size_for
+from .base import chunk_size_for, prior_chunks
 from .population import initial_population
 from .rejection import log_upper_bound_no_success
 from .result import Infeasible
@@ -85,6 +85,10 @@ class Probe:
     max_seconds : float
         Wall-clock budget of the descent, after which the probe is inconclusive
         (default 20).
+    bound_draws, bound_seconds : int, float
+        Before refusing, prior draws are added until ``bound_draws`` in all (default
+        2**18: ``log vol(S) <= -11.4``) or for at most ``bound_seconds`` after the first
+        chunk (default 2; a run that stops on time bounds less, depending on the machine).
     """
 
     num_draws: int = 2**14
@@ -96,11 +100,13 @@ class Probe:
     rtol: float = 1e-3
     window: int = 3
     max_seconds: float = 20.0
+    bound_draws: int = 2**18
+    bound_seconds: float = 2.0
 
     def validate(self):
-        for name in ("num_draws", "num_starts", "chunk", "max_steps", "window"):
+        for name in ("num_draws", "num_starts", "chunk", "max_steps", "window", "bound_draws"):
             check_int(name, getattr(self, name))
-        for name in ("learning_rate", "push", "rtol", "max_seconds"):
+        for name in ("learning_rate", "push", "rtol", "max_seconds", "bound_seconds"):
             check_positive_float(name, getattr(self, name))
 
 
@@ -158,7 +164,6 @@ def probe(target, rng_key, settings: Probe | None = None) -> Infeasible | None:
     found, (u, state, best, reached) = _start(target, settings, num_draws)(rng_key)
     if bool(found):
         return None
-    bound = log_upper_bound_no_success(num_draws)
     descend = _descend(target, settings)
     history, start = [], time.perf_counter()
     for steps in range(settings.chunk, settings.max_steps + 1, settings.chunk):
@@ -168,16 +173,34 @@ def probe(target, rng_key, settings: Probe | None = None) -> Infeasible | None:
             return None
         history.append(best_host)
         if len(history) > settings.window and np.all(best_host >= history[-1 - settings.window] * (1.0 - settings.rtol)):
+            total = _more_draws(target, rng_key, settings, num_draws)
+            if total is None:
+                return None  # a further prior draw lies in S after all
             return Infeasible(
-                f"S looks empty: none of {num_draws} prior draws lies in S, and "
-                f"{u.shape[0]} descents from the best of them all stalled outside S "
+                f"S looks empty: none of {total} prior draws lies in S, and "
+                f"{u.shape[0]} descents from the best {num_draws} stalled outside S "
                 f"(smallest squared violation {float(best_host.min()):.3g} after {steps} Adam "
                 f"steps). {remedy(target)}",
-                bound,
+                log_upper_bound_no_success(total),
             )
         if time.perf_counter() - start > settings.max_seconds:
             return None
     return None
+
+
+def _more_draws(target, rng_key, settings: Probe, num_draws: int) -> int | None:
+    """Before a refusal: more exact prior draws for the bound (``bound_draws`` in all, at
+    most ``bound_seconds``), in the chunks rejection sampling uses. The number of draws
+    made, none in S; ``None`` if one is in S."""
+    total, start = num_draws, None
+    chunks = prior_chunks(target, jax.random.fold_in(rng_key, PROBE_STREAM + 1), chunk_size_for(target))
+    while total < settings.bound_draws and (start is None or time.perf_counter() - start < settings.bound_seconds):
+        _, _, in_set = next(chunks)
+        if bool(np.any(jax.device_get(in_set))):
+            return None
+        total += int(in_set.shape[0])
+        start = start or time.perf_counter()  # the clock starts after the compile
+    return total
 
 
 def remedy(target) -> str:
