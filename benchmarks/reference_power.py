@@ -28,7 +28,6 @@ import numpy as np  # noqa: E402
 import consistent_nets as cn  # noqa: E402
 from benchmarks.harness import machine_info, save_results  # noqa: E402
 from benchmarks.rungs import get_rung  # noqa: E402
-from consistent_nets.diagnostics.draws import flat_params  # noqa: E402
 
 PROBE = np.array([[0.5, -0.25]], dtype=np.float32)
 

@@ -8,6 +8,7 @@ from numpyro import handlers
 from numpyro.infer import Predictive
 
 from ._checks import check_int, check_key
+from ._compile import prepare
 from ._output import add_predictions, to_tree
 from ._plugin import is_consistent_site, is_prediction_site
 from ._postprocess import annotate
@@ -182,6 +183,7 @@ def predict(problem, tree, *model_args, add_to_tree: bool = False, **model_kwarg
         raise ValueError(f"problem must be a cn.Problem or a NumPyro model (callable), got {type(problem).__name__}")
     latent, sites = prediction_sites(model, model_args, model_kwargs)
     params, (num_chains, num_draws) = posterior_params(tree, latent, owner="the model")
+    prepare()  # the persistent compilation cache, before the first compile
     run_model = jax.jit(
         lambda p: Predictive(model, p, return_sites=list(sites), batch_ndims=1, parallel=True)(
             jax.random.key(0), *model_args, **model_kwargs

@@ -26,12 +26,14 @@ from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.flatten_util import ravel_pytree
 from numpyro import handlers
-from numpyro.distributions import biject_to
 from numpyro.infer.util import potential_energy, transform_fn
 
+from ._compile import compiler_options, prepare
 from ._plugin import is_consistent_site, temper
+from ._model_sites import model_sites, structure_key
 from ._problem import Problem
 
 __all__ = ["Target", "Fit", "make_target"]
@@ -96,15 +98,15 @@ class Target:
         ``(X, y)``. ``None`` for a hand-written model (its arguments may steer Python
         control flow, so they stay compile-time constants).
         """
-        if self.problem is None:
-            return None
-        p = self.problem
-        key = (p.net, p.prior, p.constraint, tuple((tuple(a.shape), str(a.dtype)) for a in self.args))
-        try:
-            hash(key)
-        except TypeError:  # a user-defined prior or constraint without value equality
-            return None
-        return key
+        return structure_key(self.problem, self.args)
+
+    @property
+    def work(self) -> int:
+        """``dim * num_data``: the size of one density evaluation, which sets how hard
+        XLA optimises the programs (:func:`consistent_nets._compile.compiler_options`).
+        ``num_data`` is the leading axis of the largest array argument (1 if none)."""
+        rows = [a.shape[0] for a in (*self.args, *self.kwargs.values()) if getattr(a, "ndim", 0) >= 1]
+        return self.dim * max(rows, default=1)
 
     def with_args(self, args) -> "Target":
         """The same target on other model arguments of the same structure (e.g. traced data)."""
@@ -119,14 +121,16 @@ class Target:
         e.g. the sampler and its static settings) reuse one compiled program: the data go
         in as arguments instead of being baked in as constants.
         """
+        prepare()  # the persistent compilation cache, at the first compile
+        options = compiler_options(self.work)
         shape_key = self.cache_key
-        full = (key, shape_key)
+        full = (key, shape_key, tuple(sorted((options or {}).items())))
         try:
             hash(full)
         except TypeError:  # e.g. a sampler holding an unhashable schedule
             shape_key = None
         if shape_key is None or key is None:
-            return jax.jit(build(self))
+            return jax.jit(build(self), compiler_options=options)
         fn = _SHARED.get(full)
         if fn is None:
             template = self
@@ -134,7 +138,10 @@ class Target:
             def with_data(args, *xs):
                 return build(template.with_args(args))(*xs)
 
-            fn = _SHARED[full] = jax.jit(with_data)
+            if isinstance(key, tuple) and key and isinstance(key[0], str):  # names in profiles and logs
+                with_data.__name__ = with_data.__qualname__ = key[0].replace("-", "_")
+
+            fn = _SHARED[full] = jax.jit(with_data, compiler_options=options)
             while len(_SHARED) > _SHARED_MAX:
                 _SHARED.popitem(last=False)
         else:
@@ -144,6 +151,10 @@ class Target:
     # -- constrained <-> unconstrained (NumPyro's transform_fn) -------------------------
     def constrain(self, u: jax.Array) -> dict[str, jax.Array]:
         return transform_fn(self.transforms, self.unravel(u))
+
+    def constrain_draws(self, u: jax.Array) -> dict[str, jax.Array]:
+        """:meth:`constrain` over the leading ``(chain, draw)`` axes of ``u``, compiled once."""
+        return self.jit(lambda t: jax.vmap(jax.vmap(t.constrain)), ("constrain-draws",))(u)
 
     def unconstrain(self, params: dict[str, jax.Array]) -> jax.Array:
         z = transform_fn(self.transforms, {k: params[k] for k in self.site_shapes}, invert=True)
@@ -194,9 +205,13 @@ class Target:
 
     def consistency_outputs(self, params: dict[str, jax.Array]) -> jax.Array:
         """The outputs of every consistency site at constrained ``params``, flattened."""
-        return jnp.concatenate(
-            [jnp.ravel(site["infer"]["outputs"]) for site in self._trace(params).values() if is_consistent_site(site)]
-        )
+        return self.fit(params).outputs
+
+    def slack(self, u: jax.Array) -> jax.Array:
+        """Per-point violations of every consistency site, concatenated: ``u`` is in S iff
+        all are ``<= 0``, and in S's interior (a neighbourhood of positive volume) where
+        all are ``< 0``."""
+        return self.fit(self.constrain(u)).slack
 
     def in_set_params(self, params: dict[str, jax.Array]) -> jax.Array:
         return _all_in_set(_consistency_sites(self._trace(params)))
@@ -255,39 +270,29 @@ def make_target(model_or_problem, *model_args, **model_kwargs) -> Target:
         raise ValueError(
             f"problem must be a cn.Problem or a NumPyro model (callable), got {type(model_or_problem).__name__}"
         )
-    tr = handlers.trace(handlers.seed(model, rng_seed=0)).get_trace(*model_args, **model_kwargs)
-    latent = {
-        name: site
-        for name, site in tr.items()
-        if site["type"] == "sample" and not site["is_observed"]
-    }
-    sites = _consistency_sites(tr)
-    if not sites:
-        raise ValueError(
-            "model has no consistency site: call cn.consistent(...) inside it, with labels "
-            "(y=None only records outputs, for cn.predict)"
-        )
-    if not latent:
-        raise ValueError("model has no latent sample sites to sample")
-    for name, site in latent.items():
-        if site["fn"].support.is_discrete:
-            raise ValueError(f"model site {name!r} is discrete; only continuous weights are supported")
-    transforms = {name: biject_to(site["fn"].support) for name, site in latent.items()}
-    flat, unravel = ravel_pytree(transform_fn(transforms, {k: s["value"] for k, s in latent.items()}, invert=True))
-    symmetry = next((s["infer"]["symmetry"] for s in sites if "symmetry" in s["infer"]), None)
+    prepare()  # the persistent compilation cache, before the first compile
+    key = structure_key(problem, model_args)
+    try:  # one compiled program instead of dozens of eagerly compiled operations
+        found, (transforms, z0, labels) = model_sites(model, model_args, model_kwargs, key)
+    except ValueError:
+        raise
+    except Exception:  # noqa: BLE001 - e.g. a transform that is not a pytree: trace eagerly
+        found, (transforms, z0, labels) = model_sites(model, model_args, model_kwargs, None, compile=False)
+    flat, unravel = ravel_pytree(jax.device_get(z0))
+    symmetry = found["symmetry"]
     if symmetry is None and problem is not None:
         symmetry = (problem.net, tuple((k, k) for k in problem.net.param_shapes))
     return Target(
         model=model,
         args=tuple(model_args),
         kwargs=dict(model_kwargs),
-        site_shapes={name: tuple(site["value"].shape) for name, site in latent.items()},
+        site_shapes=found["shapes"],
         transforms=transforms,
         unravel=unravel,
         dim=int(flat.shape[0]),
         problem=problem,
-        consistent_sites=tuple(s["name"] for s in sites),
+        consistent_sites=found["consistent"],
         symmetry=symmetry,
-        labels={s["name"]: s["infer"]["y"] for s in sites},
-        constraints={s["name"]: s["infer"]["constraint"] for s in sites},
+        labels={k: np.asarray(v) for k, v in labels.items()},
+        constraints=found["constraints"],
     )

@@ -1,6 +1,5 @@
 """``cn.predict`` for a ``Problem`` and for hand-written models (NumPyro's ``Predictive``)."""
 
-import jax
 import numpy as np
 import pytest
 

@@ -17,10 +17,10 @@ import consistent_nets as cn
 PACKAGE = Path(cn.__file__).parent
 
 LAYERS = [
-    {"_checks", "_errors", "_trees"},
+    {"_checks", "_compile", "_errors", "_trees"},
     {"_nets", "_priors", "_constraints"},
     {"_plugin"},
-    {"_problem"},
+    {"_problem", "_model_sites"},
     {"_target", "symmetry", "datasets"},
     {"samplers", "_output"},
     {"_api", "_postprocess", "_bounds"},

@@ -207,3 +207,27 @@ def test_trust_scripts_tiny(tmp_path, script, kind):
     (path,) = tmp_path.glob("*.json")
     data = load(path)
     assert data["kind"] == kind and data["records"]
+
+
+def test_latency_tiny(tmp_path):
+    run_script("latency.py", "--tiny", "--out", tmp_path)
+    data = load(tmp_path / "latency-tiny.json")
+    assert data["kind"] == "latency"
+    records = {r["case"]: r for r in data["records"]}
+    assert set(records) == {"python", "import", "help", "bad-arg", "infeasible-linear-smc"}
+    for r in records.values():
+        assert r["status"] == "ok", r
+        assert r["wall_s"] > 0 and r["source"] == "this"
+    assert records["import"]["backend_initialised"] is False and records["import"]["heavy_modules"] == []
+    assert records["help"]["jax_imported"] is False and records["bad-arg"]["rc"] == 2
+    infeasible = records["infeasible-linear-smc"]
+    assert infeasible["raised"] and "hidden layer" in infeasible["message"] and infeasible["bound"] < 0
+    assert "this/import/cold" in data["meta"]["summary"]
+
+
+@pytest.mark.slow
+def test_xla_options_tiny(tmp_path):
+    run_script("xla_options.py", "--tiny", "--out", tmp_path)
+    data = load(tmp_path / "xla-options-tiny.json")
+    assert {r["variant"] for r in data["records"]} == {"default", "level1", "level0"}
+    assert all(r["seconds"] > 0 and r["moves"] >= 1 for r in data["records"])

@@ -258,3 +258,34 @@ def test_diagnose_reads_runs_written_before_trees_carried_their_data(runs, tmp_p
     assert main(["diagnose", str(tmp_path / "old.nc"), "--json"]) == EXIT_FAILED
     report = json.loads(capsys.readouterr().out)
     assert report["verdict"] == "failed" and report["checks"]["chord"]["passed"] is False
+
+
+def test_help_and_argument_errors_do_not_import_jax(tmp_path):
+    """Every argument check runs before JAX is imported (``sys.modules`` in a fresh interpreter)."""
+    existing = tmp_path / "run.nc"
+    existing.write_text("")
+    cases = [
+        ["--help"],
+        ["sample", "--help"],
+        ["sample", "--arch", "2-x-1", "--out", "x.nc"],
+        ["sample", "--prior", "box:-1", "--out", "x.nc"],
+        ["sample", "--constraint", "tube:0", "--out", "x.nc"],
+        ["sample", "--dataset", "xor", "--arch", "3-1", "--out", str(tmp_path / "x.nc")],
+        ["sample", "--out", str(existing)],
+        ["sample", "--out", str(tmp_path / "missing-dir" / "x.nc")],
+        ["diagnose", str(tmp_path / "nothing.nc")],
+        ["demo", "--out-dir", str(existing)],
+        ["frobnicate"],
+    ]
+    code = (
+        "import json, sys\n"
+        "from consistent_nets.cli import main\n"
+        f"codes = [main(args) for args in {cases!r}]\n"
+        "print(json.dumps({'codes': codes, 'jax': 'jax' in sys.modules}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["jax"] is False, "an argument check imported JAX"
+    assert out["codes"] == [EXIT_OK, EXIT_OK] + [EXIT_BAD_INPUT] * (len(cases) - 2)
+    errors = [line for line in result.stderr.splitlines() if "error" in line]
+    assert len(errors) == len(cases) - 2 and "Traceback" not in result.stderr

@@ -1,5 +1,8 @@
 """The ``consistent-nets`` command line: ``demo``, ``sample`` and ``diagnose``.
 
+Arguments are parsed and checked (specs, files, paths) before JAX is imported, so
+``--help`` and every argument error return at Python's own start-up speed.
+
 Exit status: 0 success (``diagnose``: the sample passed), 1 ``diagnose``: the sample
 failed, 2 bad input, 3 the solution set is empty or was not reached (InfeasibleError).
 """
@@ -10,10 +13,10 @@ import argparse
 import importlib
 import os
 import sys
-from pathlib import Path
 
+from .._errors import InfeasibleError
 from ._data import FORMATS, check_data_paths
-from ._specs import DEFAULT_ARCH, parse_arch
+from ._specs import DEFAULT_ARCH, check_spec, parse_arch
 
 __all__ = ["main", "make_parser", "EXIT_OK", "EXIT_FAILED", "EXIT_BAD_INPUT", "EXIT_INFEASIBLE"]
 
@@ -32,16 +35,10 @@ class _Parser(argparse.ArgumentParser):
 
 def _configure_jax() -> None:
     # CLI-level configuration (never done by the library on import): use both CPU cores
-    # as JAX devices, and cache compiled programs across runs.
-    # A cache already configured (JAX_COMPILATION_CACHE_DIR, or a caller such as a test
-    # that set it) is left alone; the second `demo` run is about twice as fast with it.
+    # as JAX devices. Compiled programs are cached across runs by the library itself
+    # (consistent_nets._compile: ~/.cache/consistent-nets/jax, CONSISTENT_NETS_CACHE=0
+    # turns it off, a cache the caller configured is left alone).
     os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
-    import jax
-
-    if not jax.config.jax_compilation_cache_dir:
-        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "consistent-nets" / "jax"
-        jax.config.update("jax_compilation_cache_dir", str(cache))
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
 
 
 def _arch_arg(spec: str) -> str:
@@ -50,6 +47,18 @@ def _arch_arg(spec: str) -> str:
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err).removeprefix("--arch ")) from None
     return spec
+
+
+def _spec_arg(argument: str):
+    def check(spec: str) -> str:
+        try:
+            check_spec(argument, spec)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+        return spec
+
+    check.__name__ = argument  # argparse names the type in some messages
+    return check
 
 
 def _positive_int(text: str) -> int:
@@ -129,8 +138,8 @@ def make_parser() -> argparse.ArgumentParser:
                         + ", ".join(f"{k} {v}" for k, v in DEFAULT_ARCH.items()) + ")")
     sample.add_argument("--activation", default="tanh", choices=("tanh", "relu", "gelu", "sigmoid", "identity"),
                         help="hidden-layer activation (default tanh)")
-    sample.add_argument("--prior", default="box:3", metavar="SPEC", help="box:A (uniform on [-A, A]) or normal:S (default box:3)")
-    sample.add_argument("--constraint", default="margin:0", metavar="SPEC",
+    sample.add_argument("--prior", type=_spec_arg("prior"), default="box:3", metavar="SPEC", help="box:A (uniform on [-A, A]) or normal:S (default box:3)")
+    sample.add_argument("--constraint", type=_spec_arg("constraint"), default="margin:0", metavar="SPEC",
                         help="margin:M (every point classified right with margin M) or tube:EPS (regression; default margin:0)")
     sample.add_argument("--method", default="smc", choices=("smc", "anneal", "rejection", "sgd"),
                         help="smc (default, uniform + volume), anneal, rejection (exact, small problems), sgd (biased baseline)")
@@ -203,13 +212,16 @@ def main(argv: list[str] | None = None) -> int:
             _check_sample_args(args, parser)
     except SystemExit as done:  # --help, --version, or a bad argument (message already printed)
         return done.code if isinstance(done.code, int) else EXIT_BAD_INPUT
-    _configure_jax()
-    import consistent_nets as cn
-
     command = importlib.import_module(f"{__name__}.{args.command_module}")
     try:
+        command.check(args)  # files and paths, still without JAX
+    except ValueError as err:
+        print(f"consistent-nets: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    _configure_jax()
+    try:
         return command.run(args)
-    except cn.InfeasibleError as err:
+    except InfeasibleError as err:
         print(f"consistent-nets: no solutions: {err}", file=sys.stderr)
         return EXIT_INFEASIBLE
     except ValueError as err:

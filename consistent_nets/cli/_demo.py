@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ._specs import build_problem
 
-__all__ = ["run"]
+__all__ = ["check", "run"]
 
 
 def _summary_row(name, tree, report) -> dict:
@@ -46,6 +46,13 @@ def _table(rows) -> str:
     return "\n".join(lines)
 
 
+def check(args) -> None:
+    """``--out-dir`` is not a file (before JAX starts)."""
+    out_dir = Path(args.out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"--out-dir {out_dir} is a file, not a directory")
+
+
 def run(args) -> int:
     import time
 
@@ -59,8 +66,6 @@ def run(args) -> int:
     from consistent_nets import plots
 
     out_dir = Path(args.out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ValueError(f"--out-dir {out_dir} is a file, not a directory")
     start = time.perf_counter()
     problem = build_problem("xor", "2-3-1", "tanh", "box:3", "margin:0", None, 0)
     print(

@@ -12,21 +12,35 @@ from __future__ import annotations
 import json
 import math
 import sys
+from pathlib import Path
 
 import numpy as np
 
 from ._specs import build_problem
 
-__all__ = ["run", "load_run"]
+__all__ = ["check", "run", "load_run"]
 
 #: what runs written by ``sample`` before trees carried their data record instead
 CLI_ATTRS = ("cli_dataset", "cli_arch", "cli_activation", "cli_prior", "cli_constraint", "cli_n", "cli_data_seed")
+
+
+def check(args) -> None:
+    """The files exist (before JAX starts; whether they are runs is read by :func:`run`)."""
+    _exists(args.run, "run")
+    if args.reference not in (None, "rejection", "auto"):
+        _exists(args.reference, "--reference")
+
+
+def _exists(path: str, what: str) -> None:
+    if not Path(path).is_file():
+        raise ValueError(f"{what} {path}: no such file")
 
 
 def load_run(path: str, what: str):
     """``(tree, problem or None, why None)`` of a saved run; ``ValueError`` naming ``what``."""
     import consistent_nets as cn
 
+    _exists(path, what)
     try:
         tree, problem = cn.load(path)
     except ValueError as err:

@@ -7,9 +7,20 @@ import sys
 from pathlib import Path
 
 from ._data import default_arch, load_data
-from ._specs import DEFAULT_ARCH, build_problem
+from ._specs import DEFAULT_ARCH, build_problem, check_arch_for
 
-__all__ = ["run"]
+__all__ = ["check", "run"]
+
+
+def check(args) -> None:
+    """Argument errors JAX is not needed for: ``--out`` and ``--arch`` against the dataset."""
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise ValueError(f"--out {out} exists; pass --force to overwrite it")
+    if out.is_dir() or not out.parent.is_dir():
+        raise ValueError(f"--out {out}: not a file path in an existing directory")
+    if args.data is None:
+        check_arch_for(args.dataset, args.arch or DEFAULT_ARCH[args.dataset])
 
 
 def run(args) -> int:
@@ -18,10 +29,6 @@ def run(args) -> int:
     import consistent_nets as cn
 
     out = Path(args.out)
-    if out.exists() and not args.force:
-        raise ValueError(f"--out {out} exists; pass --force to overwrite it")
-    if out.is_dir() or not out.parent.is_dir():
-        raise ValueError(f"--out {out}: not a file path in an existing directory")
     if args.data is not None:
         data = load_data(args.data)
         arch = args.arch or default_arch(*data, args.constraint)

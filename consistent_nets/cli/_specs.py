@@ -1,14 +1,24 @@
 """Command-line specs: ``2-16-1`` architectures, ``box:3`` priors, ``margin:0`` constraints.
 
-Parsing only; nothing here imports JAX until a problem is built.
+Parsing and checking only: nothing here imports JAX until a problem is built, so every
+argument error is reported before JAX starts.
 """
 
 from __future__ import annotations
 
-__all__ = ["parse_arch", "parse_prior", "parse_constraint", "build_problem", "DEFAULT_ARCH"]
+from .._checks import check_real
+
+__all__ = ["parse_arch", "check_spec", "check_arch_for", "parse_prior", "parse_constraint", "build_problem", "DEFAULT_ARCH"]
 
 #: architecture of each shipped dataset when --arch is not given
 DEFAULT_ARCH = {"xor": "2-3-1", "moons": "2-16-16-1", "random-labels": "2-16-1", "teacher": "10-32-32-1", "digits": "64-16-1"}
+#: input width of the datasets whose width is fixed (the others take it from --arch)
+DATA_WIDTH = {"xor": 2, "moons": 2, "digits": 64}
+#: argument -> ({kind: number must be > 0 (True) or >= 0 (False)}, an example)
+_SPECS = {
+    "prior": ({"box": True, "normal": True}, "'box:3' or 'normal:1'"),
+    "constraint": ({"margin": False, "tube": True}, "'margin:0' or 'tube:0.1'"),
+}
 
 
 def parse_arch(spec: str) -> list[int]:
@@ -22,10 +32,45 @@ def parse_arch(spec: str) -> list[int]:
     return sizes
 
 
+def check_arch_for(dataset: str, arch: str) -> None:
+    """``ValueError`` naming ``--arch`` when its input width does not match ``dataset``'s."""
+    width = DATA_WIDTH.get(dataset)
+    if width is not None and parse_arch(arch)[0] != width:
+        raise ValueError(f"--arch {arch} starts with width {parse_arch(arch)[0]}, but {dataset} has {width} input features")
+
+
+def check_spec(argument: str, spec) -> tuple[str, float]:
+    """``("box", 3.0)`` from ``"box:3"``: the kind and its number, checked.
+
+    Examples
+    --------
+    >>> check_spec("prior", "box:3")
+    ('box', 3.0)
+    >>> check_spec("constraint", "tube:0")
+    Traceback (most recent call last):
+    ...
+    ValueError: constraint must look like 'margin:0' or 'tube:0.1', got 'tube:0': tube must be a finite number > 0, got 0.0
+    """
+    kinds, example = _SPECS[argument]
+    kind, _, value = str(spec).partition(":")
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if kind not in kinds or number is None:
+        raise ValueError(f"{argument} must look like {example}, got {spec!r}")
+    try:
+        check_real(kind, number, minimum=0.0, strict=kinds[kind])
+    except ValueError as err:
+        raise ValueError(f"{argument} must look like {example}, got {spec!r}: {err}") from None
+    return kind, number
+
+
 def parse_prior(spec: str):
     """``"box:3"`` -> ``BoxPrior(3.0)``, ``"normal:1"`` -> ``NormalPrior(1.0)`` (``Prior.from_spec``)."""
     from .._priors import Prior
 
+    check_spec("prior", spec)
     return Prior.from_spec(spec)
 
 
@@ -33,6 +78,7 @@ def parse_constraint(spec: str):
     """``"margin:0"`` -> ``Margin(0.0)``, ``"tube:0.1"`` -> ``Tube(0.1)`` (``Constraint.from_spec``)."""
     from .._constraints import Constraint
 
+    check_spec("constraint", spec)
     return Constraint.from_spec(spec)
 
 

@@ -9,6 +9,7 @@ import jax
 import numpy as np
 
 from .._checks import check_int, check_level
+from .._compile import prepare
 from .._priors import BoxPrior, NormalPrior
 from ..samplers.effective import effective_draws
 from . import blocks, chord, membership, mixing, orbit, populations, two_sample, volume, weights
@@ -151,6 +152,7 @@ def diagnose(
     alpha = check_level("alpha", alpha, upper=0.5, closed=True)
     num_probes = check_int("num_probes", num_probes, minimum=0)
     max_draws = check_int("max_draws", max_draws, minimum=20)
+    prepare()  # the persistent compilation cache, before the first compile
     names = ["probe", "sub", "chord", "ref", "perm", "thin", "refthin", "clusters"]
     keys = dict(zip(names, jax.random.split(rng_key, len(names))))
     if problem is None:

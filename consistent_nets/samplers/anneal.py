@@ -21,7 +21,7 @@ estimates.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 import blackjax
@@ -57,6 +57,9 @@ class Anneal(Sampler):
     max_extra_rounds : int
         At the last stage, further rounds of ``num_steps`` while a chain has fewer
         draws in S than asked (default 20).
+    feasibility_probe : bool
+        Before the schedule, refuse an S that looks empty within seconds (default True;
+        see :mod:`consistent_nets.samplers.feasibility`).
     """
 
     schedule: Schedule | None = None
@@ -66,6 +69,7 @@ class Anneal(Sampler):
     max_tree_depth: int = 6
     target_accept: float = 0.8
     max_extra_rounds: int = 20
+    feasibility_probe: bool = field(default=True, compare=False)  # not part of the compiled programs' keys
     name = "anneal"
 
     def betas(self) -> np.ndarray:
@@ -171,7 +175,7 @@ class Anneal(Sampler):
             )
         idx = np.stack([np.flatnonzero(row)[:keep] for row in in_all])
         u = np.take_along_axis(u_all, idx[:, :, None], axis=1)
-        params = jax.vmap(jax.vmap(run.target.constrain))(jnp.asarray(u))
+        params = run.target.constrain_draws(jnp.asarray(u))
         fraction = stats[-1]["fraction_in_set"]
         with np.errstate(divide="ignore"):
             chain_log_volume = self._log_z(betas, mean_g) + np.log(fraction)

@@ -63,6 +63,11 @@ class Sampler:
         """``(bar position, postfix)`` after a stage."""
         raise NotImplementedError
 
+    def progress_goal(self, state, info) -> tuple[float, float] | None:
+        """``(value, target)`` of a quantity growing towards ``target`` stage by stage, from
+        which the progress bar estimates an ETA when it has no total (``None``: no ETA)."""
+        return None
+
     def finish(self, state, stop_reason: str) -> Result | Infeasible:
         raise NotImplementedError
 

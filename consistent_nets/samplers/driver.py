@@ -4,9 +4,11 @@ Modelled on NumPyro's ``MCMC`` driver over its kernels: the sampler (see
 :class:`.base.Sampler`) says how to start, advance one stage and finish; this module
 decides when to stop — the sampler's own reason (``"done"``, a draw budget), the
 stage budget, the wall-clock budget (checked between stages) or Ctrl-C (the stages
-completed so far are kept and the result is marked incomplete) — shows progress,
-warns when the result is incomplete and raises :class:`InfeasibleError` with the
-sampler's bound when it found nothing in S.
+completed so far are kept and the result is marked incomplete) — shows progress
+("compiling…", then the sampler's numbers per stage and an ETA), warns when the result
+is incomplete and raises :class:`InfeasibleError` with the sampler's bound when it found
+nothing in S. A sampler with ``feasibility_probe=True`` is preceded by the cheap
+feasibility probe (:mod:`.feasibility`), which refuses most empty S within seconds.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import time
 import warnings
 
 from .._errors import InfeasibleError
-from .progress import progress
+from .feasibility import probe
+from .progress import Progress
 from .result import Infeasible, Result
 
 __all__ = ["run"]
@@ -28,9 +31,17 @@ def run(sampler, target, rng_key, num_samples: int, num_chains: int, progress_ba
     and ``complete`` filled in.
     """
     max_stages, max_seconds = sampler.budget()
-    state = sampler.start(target, rng_key, num_samples, num_chains)
-    bar = progress(progress_bar, desc=sampler.name, unit=sampler.unit, total=sampler.progress_total(num_samples))
+    bar = Progress(progress_bar, desc=sampler.name, unit=sampler.unit, total=sampler.progress_total(num_samples))
     stage, reason, start = 0, None, time.perf_counter()
+    try:
+        if getattr(sampler, "feasibility_probe", False):
+            refused = probe(target, rng_key)
+            if refused is not None:
+                raise InfeasibleError(f"{sampler.name}: {refused.message}", refused.log_volume_upper_bound)
+        state = sampler.start(target, rng_key, num_samples, num_chains)
+    except BaseException:
+        bar.close()
+        raise
     try:
         while True:
             reason = sampler.stop(state)
@@ -44,9 +55,7 @@ def run(sampler, target, rng_key, num_samples: int, num_chains: int, progress_ba
                 break
             state, info = sampler.advance(state, stage)
             stage += 1
-            position, postfix = sampler.progress(state, info)
-            bar.update(position - bar.n)
-            bar.set_postfix(postfix)
+            bar.stage(*sampler.progress(state, info), sampler.progress_goal(state, info))
     except KeyboardInterrupt:
         reason = "interrupted"
         warnings.warn(f"{sampler.name} interrupted: keeping the {stage} completed stages", RuntimeWarning, stacklevel=3)

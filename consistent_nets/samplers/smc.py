@@ -11,7 +11,7 @@ the final populations into a :class:`.Result`:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 import jax
@@ -80,6 +80,9 @@ class SMC(Sampler):
     batch_size : int, optional
         Move particles in chunks of this size to bound memory on large populations
         or networks (default: all particles of a chain at once).
+    feasibility_probe : bool
+        Before tempering, refuse an S that looks empty within seconds (default True;
+        see :mod:`consistent_nets.samplers.feasibility`).
     """
 
     target_ess: float = 0.5
@@ -97,6 +100,7 @@ class SMC(Sampler):
     max_seconds: float | None = None
     num_particles: int | None = None
     batch_size: int | None = None
+    feasibility_probe: bool = field(default=True, compare=False)  # not part of the compiled programs' keys
     name = "smc"
 
     def validate(self):
@@ -153,10 +157,14 @@ class SMC(Sampler):
         postfix = dict(
             beta=f"{float(np.min(info.beta)):.3g}",
             in_S=f"{float(np.mean(info.fraction_in_set)):.2f}",
+            eff_draws=int(np.sum(info.ess) * run.states.u.shape[1]),  # relative ESS x particles
             distinct=int(np.sum(info.num_distinct)),
             acc=f"{float(np.mean(info.acceptance)):.2f}",
         )
         return len(run.infos), postfix
+
+    def progress_goal(self, run, info):
+        return float(np.min(info.fraction_in_set)), self.min_fraction_in_set
 
     def finish(self, run, stop_reason):
         states, num_chains = run.states, run.num_chains
@@ -183,7 +191,7 @@ class SMC(Sampler):
         # counted in the pooled volume) but has no draws: only the others' are returned
         found = fraction > 0
         u = jax.device_get(states.u)[found]
-        params = jax.vmap(jax.vmap(run.target.constrain))(jax.numpy.asarray(u))
+        params = run.target.constrain_draws(jax.numpy.asarray(u))
         log_volume, log_volume_se = log_volume_from_chains(chain_log_volume)
         stages = stack_infos(run.infos, tempered.StageInfo._fields)
         chain = ("chain",)

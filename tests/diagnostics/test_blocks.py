@@ -3,7 +3,6 @@
 import jax
 import numpy as np
 
-import consistent_nets as cn
 from conftest import tree_from
 from consistent_nets.diagnostics import blocks
 

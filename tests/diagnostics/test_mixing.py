@@ -1,6 +1,5 @@
 """Function-space R-hat and the ESS check: exact draws pass, stuck chains and copies fail."""
 
-import jax
 import numpy as np
 
 from consistent_nets.diagnostics import mixing
