@@ -8,6 +8,8 @@ import jax
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
 
+from . import distributed
+
 __all__ = ["shard_chains", "log_volume_from_chains", "initial_population", "stack_infos"]
 
 
@@ -16,8 +18,12 @@ def shard_chains(tree, num_chains: int):
 
     With ``num_chains`` divisible by the device count, the chain axis is split
     over devices (2 CPU devices here, 8 GPUs on a node); jitted ``vmap``-over-chains
-    code then runs data-parallel. Otherwise arrays stay where they are.
+    code then runs data-parallel. Otherwise arrays stay where they are. Under
+    ``jax.distributed.initialize`` the devices of every process share the chains
+    (:func:`.distributed.place_chains`).
     """
+    if distributed.is_distributed():
+        return distributed.place_chains(tree, num_chains)
     devices = jax.devices()
     if len(devices) < 2 or num_chains % len(devices):
         return tree

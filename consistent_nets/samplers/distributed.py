@@ -1,0 +1,137 @@
+"""Populations over every device of every process (JAX's multi-controller runtime).
+
+After the user's ``jax.distributed.initialize(...)`` every process runs the same
+``cn.sample(...)`` call. ``jax.devices()`` then lists the devices of all processes, and
+the samplers' programs, vectorised over independent populations (chains), run as one
+SPMD program whose chain axis is split over those devices (:func:`place_chains`). The
+populations never talk to each other: what crosses processes is
+
+* the small per-stage records and the final populations, gathered so that every process
+  holds the whole result (:func:`device_get`),
+* the decision to stop, taken by process 0 (:func:`agree`), so that a wall-clock budget
+  cannot stop one process a stage before another, and
+* for ``rejection``, the per-chunk acceptance counts and the accepted draws
+  (:mod:`.rejection_rounds`).
+
+Every process therefore returns the same tree, and it is the tree one process returns
+for the same key and number of populations: the keys of population ``c`` and of prior
+chunk ``i`` do not depend on the layout. With one process every function here is the
+identity or a no-op, so the single-process path is unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+
+import jax
+import numpy as np
+from jax.experimental import multihost_utils
+from jax.sharding import NamedSharding, PartitionSpec
+
+__all__ = ["is_distributed", "is_main", "place_chains", "device_get", "agree", "quiet_unless_main", "check_method"]
+
+#: methods that run across processes (``sgd`` and ``anneal`` do not yet)
+METHODS_OVER_PROCESSES = ("smc", "rejection")
+#: longest stop reason :func:`agree` carries
+_REASON_BYTES = 64
+
+
+def is_distributed() -> bool:
+    """Whether more than one JAX process takes part (``jax.distributed.initialize``)."""
+    return jax.process_count() > 1
+
+
+def is_main() -> bool:
+    """Whether this is process 0, the one that shows progress and warnings."""
+    return jax.process_index() == 0
+
+
+def check_method(name: str) -> None:
+    """``ValueError`` for a method that cannot run across processes (before compiling)."""
+    if is_distributed() and name not in METHODS_OVER_PROCESSES:
+        raise ValueError(
+            f"method {name!r} does not run across {jax.process_count()} processes: use one of "
+            f"{list(METHODS_OVER_PROCESSES)}, or call cn.sample without jax.distributed.initialize"
+        )
+
+
+def place_chains(tree, num_chains: int):
+    """Split the leading chain axis of every array over all devices of all processes.
+
+    Each process holds the same values (keys and initial states are computed from the
+    same key everywhere); :func:`jax.make_array_from_callback` keeps only the rows of
+    this process's devices. When ``num_chains`` is not a multiple of the number of
+    devices the arrays stay local and every process computes every population (same
+    result, no speed-up).
+    """
+    devices = jax.devices()
+    if num_chains % len(devices):
+        return tree
+    mesh = jax.make_mesh((len(devices),), ("chains",), axis_types=(jax.sharding.AxisType.Auto,))
+    sharding = NamedSharding(mesh, PartitionSpec("chains"))
+
+    def place(a):
+        if getattr(a, "ndim", 0) < 1 or a.shape[0] != num_chains:
+            return a
+        if _is_key(a):
+            data = place(jax.random.key_data(a))
+            return jax.random.wrap_key_data(data, impl=jax.random.key_impl(a))
+        host = np.asarray(a)
+        return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
+
+    return jax.tree.map(place, tree)
+
+
+def device_get(tree):
+    """:func:`jax.device_get`, with arrays split over processes gathered first.
+
+    Arrays spread over several processes are replicated by one compiled identity (an
+    all-gather over the chain axis) and read from a local device, so every process gets
+    the full value; everything else goes through :func:`jax.device_get` unchanged.
+    """
+    leaves, treedef = jax.tree.flatten(tree)
+    spread = [i for i, a in enumerate(leaves) if isinstance(a, jax.Array) and not a.is_fully_addressable]
+    if spread:
+        arrays = [leaves[i] for i in spread]
+        replicated = [NamedSharding(a.sharding.mesh, PartitionSpec()) for a in arrays]
+        gathered = jax.jit(lambda xs: xs, out_shardings=replicated)(arrays)
+        for i, a in zip(spread, gathered):
+            leaves[i] = a.addressable_data(0)
+    return jax.device_get(jax.tree.unflatten(treedef, leaves))
+
+
+def agree(reason: str | None) -> str | None:
+    """Process 0's stop reason on every process (one small broadcast per stage).
+
+    Budgets in wall-clock time are read on each process's own clock; without this a
+    process could leave the loop a stage before the others and the collectives of the
+    next stage would wait for it forever.
+    """
+    if not is_distributed():
+        return reason
+    text = np.zeros(_REASON_BYTES, dtype=np.uint8)
+    encoded = np.frombuffer((reason or "").encode()[:_REASON_BYTES], dtype=np.uint8)
+    text[: encoded.size] = encoded
+    agreed = bytes(np.asarray(multihost_utils.broadcast_one_to_all(text), dtype=np.uint8)).rstrip(b"\0").decode()
+    return agreed or None
+
+
+def allgather(array: np.ndarray) -> np.ndarray:
+    """Every process's ``array`` (same shape everywhere), stacked: ``(process, ...)``."""
+    return np.asarray(multihost_utils.process_allgather(np.asarray(array)))
+
+
+@contextlib.contextmanager
+def quiet_unless_main():
+    """Silence warnings on every process but process 0 (which warns for all)."""
+    if is_main():
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def _is_key(a) -> bool:
+    return jax.dtypes.issubdtype(getattr(a, "dtype", np.float32), jax.dtypes.prng_key)
