@@ -16,12 +16,12 @@ from pathlib import Path
 
 def cases(cn):
     xor = cn.datasets.xor()
-    moons = cn.datasets.moons(16, 0.1, 0)
+    moons = cn.datasets.moons(12, 0.1, 0)
     small = cn.SMC(kernel="hmc", max_tree_depth=3, max_moves=3, final_moves=3)
     box, margin = cn.BoxPrior(3.0), cn.Margin(0.0)
     return {
         "xor-smc": (cn.Problem(cn.MLP([2, 3, 1]), *xor, box, margin), small, 32, 3),
-        "moons-smc": (cn.Problem(cn.MLP([2, 4, 1]), *moons, box, margin), small, 32, 4),
+        "moons-smc": (cn.Problem(cn.MLP([2, 6, 1]), *moons, box, margin), small, 48, 4),
         "xor-rejection": (cn.Problem(cn.MLP([2, 3, 1]), *xor, box, margin), cn.Rejection(chunk_size=512), 40, 5),
     }
 
@@ -51,6 +51,11 @@ def main(argv=None):
                              rng_key=jax.random.key(seed), progress_bar=False)
         tree.attrs["warnings_seen"] = len(caught)
         tree.to_netcdf(args.out / f"{name}-{args.process_id}.nc")
+    if args.num_processes > 1:  # methods that do not run across processes say so
+        try:
+            cn.sample(table["xor-smc"][0], method="anneal", num_samples=8, rng_key=jax.random.key(0))
+        except ValueError as error:
+            (args.out / f"anneal-{args.process_id}.txt").write_text(str(error))
     print(f"process {args.process_id}: {jax.process_count()} processes, {jax.device_count()} devices, done")
 
 
