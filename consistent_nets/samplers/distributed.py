@@ -29,12 +29,27 @@ import numpy as np
 from jax.experimental import multihost_utils
 from jax.sharding import NamedSharding, PartitionSpec
 
-__all__ = ["is_distributed", "is_main", "place_chains", "device_get", "agree", "quiet_unless_main", "check_method"]
+__all__ = [
+    "is_distributed", "is_main", "place_chains", "device_get", "agree", "allgather", "quiet_unless_main",
+    "check_method", "bytes_gathered",
+]
 
 #: methods that run across processes (``sgd`` and ``anneal`` do not yet)
 METHODS_OVER_PROCESSES = ("smc", "rejection")
 #: longest stop reason :func:`agree` carries
 _REASON_BYTES = 64
+#: bytes this process received from other processes' devices (see :func:`bytes_gathered`)
+_GATHERED = [0]
+
+
+def bytes_gathered() -> int:
+    """Bytes this process has gathered from other processes' devices so far.
+
+    Counts what :func:`device_get` and :func:`allgather` bring in (the whole gathered
+    array less this process's own share); the benchmarks read it to measure the
+    communication of a run.
+    """
+    return _GATHERED[0]
 
 
 def is_distributed() -> bool:
@@ -93,11 +108,14 @@ def device_get(tree):
     leaves, treedef = jax.tree.flatten(tree)
     spread = [i for i, a in enumerate(leaves) if isinstance(a, jax.Array) and not a.is_fully_addressable]
     if spread:
+        leaves_in = list(leaves)
         arrays = [leaves[i] for i in spread]
         replicated = [NamedSharding(a.sharding.mesh, PartitionSpec()) for a in arrays]
         gathered = jax.jit(lambda xs: xs, out_shardings=replicated)(arrays)
         for i, a in zip(spread, gathered):
             leaves[i] = a.addressable_data(0)
+            own = sum(shard.data.nbytes for shard in leaves_in[i].addressable_shards)
+            _GATHERED[0] += a.nbytes - own
     return jax.device_get(jax.tree.unflatten(treedef, leaves))
 
 
@@ -119,7 +137,9 @@ def agree(reason: str | None) -> str | None:
 
 def allgather(array: np.ndarray) -> np.ndarray:
     """Every process's ``array`` (same shape everywhere), stacked: ``(process, ...)``."""
-    return np.asarray(multihost_utils.process_allgather(np.asarray(array)))
+    out = np.asarray(multihost_utils.process_allgather(np.asarray(array)))
+    _GATHERED[0] += out.nbytes - np.asarray(array).nbytes
+    return out
 
 
 @contextlib.contextmanager

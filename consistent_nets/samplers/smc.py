@@ -270,5 +270,8 @@ def _programs(config: SMC, target, num_particles: int) -> dict:
         "mutate": target.jit(lambda t: on_chains(partial(tempered.mutate, t, config)), ("smc-mutate", config)),
         "update": target.jit(lambda t: jax.vmap(partial(tempered.update, t, config)), ("smc-update", config)),
         "select": target.jit(lambda t: jax.vmap(restricted.select), ("smc-select",)),
-        "final": target.jit(lambda t: jax.vmap(partial(restricted.update, t)), ("smc-final",)),
+        "final": target.jit(
+            lambda t: jax.vmap(partial(restricted.update, t, batch_size=config.batch_size)),
+            ("smc-final", config.batch_size),
+        ),
     }
