@@ -16,13 +16,16 @@ is done (a run cut short keeps what it finished):
   (``attrs["ess"]``) per second.
 * ``digits10``: the GPU-sized rung: ``cn.datasets.digits`` with all 10 classes,
   n = 1000, MLP [64, 64, 10] tanh (4810 weights), multiclass margin 0, same records.
-* ``particles``: one population of 1e4, 1e5 and 1e6 particles on moons with
-  ``batch_size=10_000`` (``benchmarks/memory.py``: peak device memory, time).
 * ``processes``: effective draws per second against 1, 2, 4 and 8 CPU processes of
-  one pinned core each (``benchmarks/processes.py``), on the host's cores.
+  one pinned core each (``benchmarks/processes.py --concurrent``), on the host's cores.
+* ``particles``: one population of 1e4, 1e5 and 1e6 particles on moons with
+  ``batch_size=10_000``, and of 1e4 and 1e5 without (``benchmarks/memory.py --once``:
+  the device allocator's peak, time; run with ``XLA_PYTHON_CLIENT_PREALLOCATE=false`` so
+  that this process leaves the device's memory to the child that measures).
 
-Every SMC run gets ``max_seconds`` from what is left of ``--budget-s`` (an incomplete
-run says so in its record) so that the script ends inside a fixed lease.
+Each part gets its share of what is left of ``--budget-s`` (``SHARES``), and every SMC
+run a ``max_seconds`` from it (an incomplete run says so in its record), so that the
+script ends inside a fixed lease.
 """
 
 from __future__ import annotations
@@ -38,7 +41,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 LADDER = ["xor", "moons", "digits", "random-labels", "teacher"]
-PARTS = ["ladder", "digits10", "particles", "processes"]
+PARTS = ["ladder", "digits10", "processes", "particles"]
+#: share of --budget-s each part may use (a part that ends early leaves its time to the next)
+SHARES = {"ladder": 0.45, "digits10": 0.2, "processes": 0.2, "particles": 0.15}
 
 
 def parse_args(argv=None):
@@ -128,14 +133,15 @@ def part_particles(args, left) -> list[dict]:
     batch = "32" if args.tiny else "10000"
     rung = "xor" if args.tiny else "moons"
     cmd = [sys.executable, str(Path(__file__).resolve().parent / "memory.py"), "--rung", rung, "--particles",
-           *sizes, "--batch-size", batch, "--no-unbatched", "--out", str(_scratch(args)), "--timeout",
-           str(max(left() / len(sizes), 10.0))]
+           *sizes, "--batch-size", batch, "--unbatched-max", sizes[1], "--once", "--out", str(_scratch(args)),
+           "--timeout", str(max(left() / 2, 10.0))]
     return _child(cmd, _scratch(args) / f"memory-{rung}.json", left())
 
 
 def part_processes(args, left) -> list[dict]:
     counts = ["1", "2"] if args.tiny else ["1", "2", "4", "8"]
     cmd = [sys.executable, str(Path(__file__).resolve().parent / "processes.py"), "--processes", *counts, "--pin",
+           "--concurrent",
            "--out", str(_scratch(args)), "--timeout", str(max(left(), 10.0))] + ["--tiny"] * args.tiny
     name = "processes-tiny.json" if args.tiny else "processes.json"
     return _child(cmd, _scratch(args) / name, left())
@@ -187,7 +193,13 @@ def main(argv=None) -> int:
             continue
         print(f"[gpu] {part} ({left():.0f} s left)", file=sys.stderr, flush=True)
         part_start = time.perf_counter()
-        records = runners[part](args, left)
+        rest = sum(SHARES[p] for p in args.parts[args.parts.index(part):])
+        until = part_start + left() * SHARES[part] / rest
+
+        def part_left(until=until) -> float:
+            return min(left(), until - time.perf_counter())
+
+        records = runners[part](args, part_left)
         save_results(args.out, f"gpu-{part}", f"gpu-{part}", meta | {"part_wall_s": time.perf_counter() - part_start},
                      records)
     return 0

@@ -36,6 +36,9 @@ def parse_args(argv=None):
     parser.add_argument("--particles", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--no-unbatched", action="store_true", help="only the runs with batch_size")
+    parser.add_argument("--unbatched-max", type=int, default=None, help="unbatched runs only up to this N")
+    parser.add_argument("--once", action="store_true",
+                        help="one call per point (on a GPU the device allocator's peak excludes compilation)")
     parser.add_argument("--tiny", action="store_true")
     parser.add_argument("--out", default=None)
     parser.add_argument("--timeout", type=float, default=1800.0)
@@ -72,9 +75,11 @@ def worker(args) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with measure() as first:  # compiles: XLA's own memory would swamp the buffers
-            once()
-        with measure() as m:  # the same programs again: only the run's buffers grow
             status = once()
+        m = first
+        if not args.once:
+            with measure() as m:  # the same programs again: only the run's buffers grow
+                status = once()
     device = jax.local_devices()[0]
     stats = device.memory_stats() if device.platform != "cpu" else None
     record = m.as_dict() | {
@@ -98,8 +103,10 @@ def main(argv=None) -> int:
     records = []
     for chunk in [args.batch_size] + ([] if args.no_unbatched else [0]):
         for n in args.particles:
+            if not chunk and args.unbatched_max is not None and n > args.unbatched_max:
+                continue
             cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--rung", args.rung,
-                   "--num-particles", str(n), "--chunk", str(chunk if chunk < n else 0)]
+                   "--num-particles", str(n), "--chunk", str(chunk if chunk < n else 0)] + ["--once"] * args.once
             try:
                 proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
                 ok = proc.returncode == 0

@@ -13,7 +13,9 @@ runs the same ``cn.sample(problem, method="smc", num_chains=C)``: moons n = 50, 
 and run time (JAX's compile events), ``attrs["ess"]`` and effective draws per second of
 run time, and the bytes it gathered from the other processes
 (:func:`consistent_nets.samplers.distributed.bytes_gathered`). ``--pin`` pins process
-``i`` to core ``i`` (``os.sched_setaffinity``) so that P processes use P cores.
+``i`` to core ``i`` (``os.sched_setaffinity``) so that P processes use P cores;
+``--concurrent`` runs all layouts at the same time on disjoint cores (1 + 2 + 4 + 8 = 15
+cores for ``--processes 1 2 4 8``), which saves the lease time of running them in turn.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ def parse_args(argv=None):
     parser.add_argument("--width", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--pin", action="store_true", help="pin process i to core i")
+    parser.add_argument("--concurrent", action="store_true",
+                        help="run the layouts at once on disjoint cores (with --pin; needs sum(processes) cores)")
     parser.add_argument("--tiny", action="store_true")
     parser.add_argument("--out", default=None)
     parser.add_argument("--timeout", type=float, default=1800.0)
@@ -48,6 +52,7 @@ def parse_args(argv=None):
     parser.add_argument("--rank", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--first-core", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.tiny:
         args.num_samples, args.num_chains, args.n, args.width = 32, 4, 8, 3
@@ -57,7 +62,7 @@ def parse_args(argv=None):
 
 def worker(args) -> None:
     if args.pin and hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {args.rank % os.cpu_count()})
+        os.sched_setaffinity(0, {(args.first_core + args.rank) % os.cpu_count()})
     import jax
 
     if args.size > 1:
@@ -94,7 +99,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_layout(args, size: int) -> list[dict]:
+def start_layout(args, size: int, first_core: int = 0) -> list:
     env = dict(os.environ)
     flags = re.sub(r"--xla_force_host_platform_device_count=\d+", "", env.get("XLA_FLAGS", "")).strip()
     env["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count=1".strip()
@@ -102,9 +107,13 @@ def run_layout(args, size: int) -> list[dict]:
     port = _free_port()
     base = [sys.executable, str(Path(__file__).resolve()), "--worker", "--size", str(size), "--port", str(port),
             "--num-samples", str(args.num_samples), "--num-chains", str(args.num_chains), "--n", str(args.n),
-            "--width", str(args.width), "--seed", str(args.seed)] + ["--pin"] * args.pin + ["--tiny"] * args.tiny
-    procs = [subprocess.Popen(base + ["--rank", str(r)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for r in range(size)]
+            "--width", str(args.width), "--seed", str(args.seed), "--first-core", str(first_core)]
+    base += ["--pin"] * args.pin + ["--tiny"] * args.tiny
+    return [subprocess.Popen(base + ["--rank", str(r)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True) for r in range(size)]
+
+
+def collect_layout(args, size: int, procs) -> list[dict]:
     records = []
     for r, proc in enumerate(procs):
         try:
@@ -126,14 +135,20 @@ def main(argv=None) -> int:
         return 0
     from harness import machine_info, save_results
 
-    records = []
+    records, started, core = [], [], 0
     for size in args.processes:
-        layout = run_layout(args, size)
+        started.append((size, start_layout(args, size, core)))
+        if args.concurrent:
+            core += size
+        else:
+            started[-1] = (size, collect_layout(args, size, started[-1][1]))
+    for size, layout in started:
+        layout = collect_layout(args, size, layout) if args.concurrent else layout
         records.extend(layout)
         main_record = layout[0]
         print(f"  processes={size}: run {main_record.get('run_s')} s, ess/s {main_record.get('ess_per_s')}, "
               f"gathered {main_record.get('bytes_gathered')} B", file=sys.stderr, flush=True)
-    meta = machine_info() | {"tiny": args.tiny, "pin": args.pin, "n": args.n, "width": args.width,
+    meta = machine_info() | {"tiny": args.tiny, "pin": args.pin, "concurrent": args.concurrent, "n": args.n, "width": args.width,
                              "num_samples": args.num_samples, "num_chains": args.num_chains}
     save_results(args.out, "processes", "processes", meta, records)
     return 0 if all(r.get("status") != "failed" for r in records) else 1

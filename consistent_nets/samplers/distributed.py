@@ -31,7 +31,7 @@ from jax.sharding import NamedSharding, PartitionSpec
 
 __all__ = [
     "is_distributed", "is_main", "place_chains", "device_get", "agree", "allgather", "quiet_unless_main",
-    "check_method", "bytes_gathered",
+    "check_method", "bytes_gathered", "per_device",
 ]
 
 #: methods that run across processes (``sgd`` and ``anneal`` do not yet)
@@ -96,6 +96,47 @@ def place_chains(tree, num_chains: int):
         return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
 
     return jax.tree.map(place, tree)
+
+
+def per_device(programs: dict) -> dict:
+    """Programs that every device runs on its own populations, with no communication.
+
+    Over several processes each program (a function vectorised over populations) is
+    wrapped in :func:`jax.shard_map` over the chain axis of :func:`place_chains`: a
+    device runs its populations' loops (NUTS trees, move counts) to their own ends. Left
+    to XLA's partitioner, a vectorised loop would run in lockstep over all devices, with
+    an all-reduce of its condition at every iteration, across processes. With one process
+    the programs are returned unchanged.
+    """
+    if not is_distributed():
+        return programs
+    return {name: _PerDevice(fn) for name, fn in programs.items()}
+
+
+class _PerDevice:
+    """``fn`` under ``shard_map`` over the ``"chains"`` mesh of its chain-split arguments."""
+
+    def __init__(self, fn):
+        self.fn, self.compiled = fn, {}
+
+    def __call__(self, *args):
+        leaves, treedef = jax.tree.flatten(args)
+        split = [isinstance(a, jax.Array) and not a.is_fully_addressable for a in leaves]
+        if not any(split):  # populations not spread over processes: every process runs them all
+            return self.fn(*args)
+        mesh = next(a.sharding.mesh for a, s in zip(leaves, split) if s)
+        specs = tuple(PartitionSpec("chains") if s else PartitionSpec() for s in split)
+        key = (treedef, specs, id(mesh))
+        if key not in self.compiled:
+            fn = self.fn
+
+            def local(*flat):
+                return fn(*jax.tree.unflatten(treedef, flat))
+
+            self.compiled[key] = jax.jit(
+                jax.shard_map(local, mesh=mesh, in_specs=specs, out_specs=PartitionSpec("chains"), check_vma=False)
+            )
+        return self.compiled[key](*leaves)
 
 
 def device_get(tree):

@@ -22,7 +22,7 @@ from .._checks import check_fraction, check_int, check_positive_float
 from .._trees import count_distinct_rows
 from . import restricted, tempered
 from .base import Sampler
-from .distributed import device_get
+from .distributed import device_get, per_device
 from .moves import MOVE_KERNELS
 from .population import log_volume_from_chains, shard_chains, stack_infos
 from .result import Infeasible, Result
@@ -122,7 +122,7 @@ class SMC(Sampler):
         if num_particles < 2:
             raise ValueError(f"num_samples must give >= 2 particles per chain, got {num_particles}")
         k_init, k_run, k_final = jax.random.split(rng_key, 3)
-        programs = _programs(self, target, num_particles)
+        programs = per_device(_programs(self, target, num_particles))  # over processes: shard_map
         states = programs["init"](shard_chains(jax.random.split(k_init, num_chains), num_chains))
         chain_keys = shard_chains(jax.random.split(k_run, num_chains), num_chains)
         return _Run(target, programs, states, chain_keys, k_final, num_chains, [])
