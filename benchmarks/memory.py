@@ -12,7 +12,9 @@ population (``num_chains=1``) of N particles on the ladder's rung, with
 particle at once), for one tempering stage of one NUTS move of depth at most 2 and the
 final phase, which holds the same buffers as a longer run. It calls ``cn.sample`` twice
 and records the growth of the resident set over the second call (``peak_rss_mb``: the
-run's buffers, compilation done; on CPU every JAX buffer lives there) and,
+run's buffers, compilation done; on CPU every JAX buffer lives there), then over the
+sampler alone (``sampler_peak_rss_mb``: the driver without ``cn.sample``'s
+post-processing, whose function-space features are computed for all draws at once) and,
 on a GPU, the device allocator's ``peak_bytes_in_use``. The population itself
 (N x dim floats, a few copies) must grow with N; what chunking bounds is the
 working memory of the penalty and the moves (N x data x width activations).
@@ -55,6 +57,8 @@ def worker(args) -> None:
     import jax
 
     import consistent_nets as cn
+    from consistent_nets._target import make_target
+    from consistent_nets.samplers.driver import run
     from harness import measure
     from rungs import get_rung
 
@@ -80,9 +84,15 @@ def worker(args) -> None:
         if not args.once:
             with measure() as m:  # the same programs again: only the run's buffers grow
                 status = once()
+            with measure() as alone:  # the sampler alone, without cn.sample's post-processing
+                try:
+                    run(sampler, make_target(problem), jax.random.key(0), n, 1, False)
+                except cn.InfeasibleError:
+                    pass
     device = jax.local_devices()[0]
     stats = device.memory_stats() if device.platform != "cpu" else None
     record = m.as_dict() | {
+        "sampler_peak_rss_mb": None if args.once else alone.peak_rss_mb,
         "first_call_compile_s": first.compile_s, "first_call_peak_rss_mb": first.peak_rss_mb,
         "rung": args.rung, "num_particles": n, "batch_size": args.chunk or None, "status": status,
         "num_params": problem.num_params, "num_data": problem.num_data,
@@ -115,7 +125,8 @@ def main(argv=None) -> int:
             except subprocess.TimeoutExpired:
                 record = {"num_particles": n, "batch_size": chunk or None, "status": "timeout"}
             records.append(record)
-            print(f"  N={n} batch={chunk or None}: peak RSS {record.get('peak_rss_mb')} MB, device peak "
+            print(f"  N={n} batch={chunk or None}: peak RSS {record.get('peak_rss_mb')} MB, sampler alone "
+                  f"{record.get('sampler_peak_rss_mb')} MB, device peak "
                   f"{record.get('device_peak_bytes')} B, run {record.get('run_s')} s", file=sys.stderr, flush=True)
     meta = machine_info() | {"tiny": args.tiny, "rung": args.rung}
     save_results(args.out, f"memory-{args.rung}", "memory", meta, records)
