@@ -16,7 +16,9 @@ from ._problem import Problem
 from ._target import make_target
 from ._trees import posterior_params
 from .samplers import SAMPLERS, Sampler
+from .samplers.distributed import is_main, quiet_unless_main
 from .samplers.driver import run
+from .samplers.processes import over_processes
 
 __all__ = ["sample", "predict", "prediction_sites", "METHODS"]
 
@@ -123,9 +125,11 @@ def sample(
         )
     if not isinstance(symmetrize, bool):
         raise ValueError(f"symmetrize must be True or False, got {symmetrize!r}")
+    sampler = over_processes(sampler)  # itself unless jax.distributed spans several processes
     target = make_target(problem, *model_args, **model_kwargs)
-    result = run(sampler, target, rng_key, num_samples, num_chains, bool(progress_bar))
-    return to_tree(annotate(result, target, rng_key, symmetrize), target)
+    with quiet_unless_main():  # progress and warnings from process 0 only
+        result = run(sampler, target, rng_key, num_samples, num_chains, bool(progress_bar) and is_main())
+        return to_tree(annotate(result, target, rng_key, symmetrize), target)
 
 
 def predict(problem, tree, *model_args, add_to_tree: bool = False, **model_kwargs):

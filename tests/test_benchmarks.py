@@ -231,3 +231,23 @@ def test_xla_options_tiny(tmp_path):
     data = load(tmp_path / "xla-options-tiny.json")
     assert {r["variant"] for r in data["records"]} == {"default", "level1", "level0"}
     assert all(r["seconds"] > 0 and r["moves"] >= 1 for r in data["records"])
+
+
+@pytest.mark.slow
+def test_gpu_script_tiny_on_cpu(tmp_path):
+    """``gpu.py --tiny`` runs every part on any backend (here two CPU devices).
+
+    It also runs ``processes.py`` (1 and 2 ``jax.distributed`` processes) and
+    ``memory.py`` as children; several minutes on two loaded cores, mostly compiling.
+    """
+    run_script("gpu.py", "--tiny", "--out", tmp_path, "--budget-s", "1500", timeout=1800)
+    ladder = load(tmp_path / "gpu-ladder-tiny.json")["records"]
+    assert [r["rung"] for r in ladder] == ["xor", "moons"]
+    assert all(r["ess_per_s"] > 0 and r["grad_evals_executed_per_s"] > 0 for r in ladder)
+    assert load(tmp_path / "gpu-digits10-tiny.json")["records"][0]["rung"] == "digits10"
+    processes = load(tmp_path / "gpu-processes-tiny.json")["records"]
+    two = [r for r in processes if r.get("processes") == 2]
+    assert len(two) == 2 and two[0]["posterior_sha256"] == two[1]["posterior_sha256"]
+    assert two[0]["bytes_gathered"] > 0
+    memory = load(tmp_path / "gpu-particles-tiny.json")["records"]
+    assert {r["num_particles"] for r in memory} == {64, 256}

@@ -85,12 +85,17 @@ def _activation_floats(target) -> int:
     return p.num_data * sum(p.net.sizes[1:])
 
 
-def prior_chunks(target, rng_key, chunk: int):
-    """Yield ``(index, params, in_set)`` for successive chunks of exact prior draws."""
+def prior_chunks(target, rng_key, chunk: int, first: int = 0, every: int = 1):
+    """Yield ``(index, params, in_set)`` for chunks ``first, first + every, ...`` of exact prior draws.
+
+    Chunk ``i`` is drawn from ``fold_in(rng_key, i)`` alone, so processes that draw
+    every ``every``-th chunk (``first`` = their rank) together draw the chunks one
+    process draws.
+    """
     draw = target.jit(lambda t: jax.vmap(t.prior_draw), ("prior-draw",))
-    index = 0
+    index = first
     while True:
         keys = jax.random.split(jax.random.fold_in(rng_key, index), chunk)
         params, in_set = draw(keys)
         yield index, params, in_set
-        index += 1
+        index += every

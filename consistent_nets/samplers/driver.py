@@ -17,6 +17,7 @@ import time
 import warnings
 
 from .._errors import InfeasibleError
+from .distributed import agree
 from .feasibility import probe
 from .progress import Progress
 from .result import Infeasible, Result
@@ -45,13 +46,12 @@ def run(sampler, target, rng_key, num_samples: int, num_chains: int, progress_ba
     try:
         while True:
             reason = sampler.stop(state)
-            if reason is not None:
-                break
-            if max_stages is not None and stage >= max_stages:
+            if reason is None and max_stages is not None and stage >= max_stages:
                 reason = "max_stages"
-                break
-            if max_seconds is not None and time.perf_counter() - start > max_seconds:
+            if reason is None and max_seconds is not None and time.perf_counter() - start > max_seconds:
                 reason = "max_seconds"
+            reason = agree(reason)  # over several processes: process 0's clock decides
+            if reason is not None:
                 break
             state, info = sampler.advance(state, stage)
             stage += 1

@@ -78,14 +78,17 @@ def nuts_moves(
     -------
     u, step_size, MoveInfo
     """
-    init = jax.vmap(blackjax.nuts.init, in_axes=(0, None))
-    states = init(u, logdensity_fn)
-    scale = jnp.sqrt(inverse_mass_matrix)
-
     if kernel not in MOVE_KERNELS:
         raise ValueError(f"kernel must be one of {MOVE_KERNELS}, got {kernel!r}")
     num_particles = u.shape[0]
     batch = min(batch_size or num_particles, num_particles)
+
+    def each(fn, xs):
+        # every particle at once, or `batch` at a time: a chunk's activations in memory
+        return jax.vmap(fn)(xs) if batch == num_particles else jax.lax.map(fn, xs, batch_size=batch)
+
+    states = each(lambda x: blackjax.nuts.init(x, logdensity_fn), u)
+    scale = jnp.sqrt(inverse_mass_matrix)
     restrict_to_set = jnp.asarray(restrict_to_set, dtype=bool)
 
     def executed(steps):
@@ -108,7 +111,7 @@ def nuts_moves(
         else:
             move = lambda ks: _nuts_kernel(ks[0], ks[1], logdensity_fn, h, inverse_mass_matrix, max_num_doublings)  # noqa: E731
         new, info = jax.lax.map(move, (keys, states), batch_size=batch)
-        keep = jax.vmap(in_set_fn)(new.position) | ~restrict_to_set
+        keep = each(in_set_fn, new.position) | ~restrict_to_set
         new = jax.tree.map(
             lambda a, b: jnp.where(keep.reshape((-1,) + (1,) * (a.ndim - 1)), a, b), new, states
         )

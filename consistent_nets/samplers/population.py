@@ -8,7 +8,9 @@ import jax
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
 
-__all__ = ["shard_chains", "log_volume_from_chains", "initial_population", "stack_infos"]
+from . import distributed
+
+__all__ = ["shard_chains", "log_volume_from_chains", "initial_population", "population_terms", "stack_infos"]
 
 
 def shard_chains(tree, num_chains: int):
@@ -16,8 +18,12 @@ def shard_chains(tree, num_chains: int):
 
     With ``num_chains`` divisible by the device count, the chain axis is split
     over devices (2 CPU devices here, 8 GPUs on a node); jitted ``vmap``-over-chains
-    code then runs data-parallel. Otherwise arrays stay where they are.
+    code then runs data-parallel. Otherwise arrays stay where they are. Under
+    ``jax.distributed.initialize`` the devices of every process share the chains
+    (:func:`.distributed.place_chains`).
     """
+    if distributed.is_distributed():
+        return distributed.place_chains(tree, num_chains)
     devices = jax.devices()
     if len(devices) < 2 or num_chains % len(devices):
         return tree
@@ -47,13 +53,25 @@ def log_volume_from_chains(log_volumes) -> tuple[float, float]:
     return log_volume, float(np.std(z, ddof=1) / (math.sqrt(lv.size) * np.mean(z)))
 
 
-def initial_population(target, rng_key, num_particles: int):
+def initial_population(target, rng_key, num_particles: int, batch_size: int | None = None):
     """``num_particles`` exact prior draws in the unconstrained space with their terms."""
     keys = jax.random.split(rng_key, num_particles)
     params, _ = jax.vmap(target.prior_draw)(keys)
     u = jax.vmap(target.unconstrain)(params)
-    _, penalty, in_set = jax.vmap(target.terms)(u)
+    _, penalty, in_set = population_terms(target, u, batch_size)
     return u, penalty, in_set
+
+
+def population_terms(target, u, batch_size: int | None = None):
+    """``target.terms`` of every particle: all at once, or ``batch_size`` at a time.
+
+    The network's activations at the data (``num_data x width`` floats per particle) are
+    what a population's memory grows with; in chunks (``jax.lax.map``) only a chunk's
+    are held at once, as in the moves.
+    """
+    if batch_size is None or batch_size >= u.shape[0]:
+        return jax.vmap(target.terms)(u)
+    return jax.lax.map(target.terms, u, batch_size=batch_size)
 
 
 def stack_infos(infos, fields) -> dict[str, np.ndarray]:

@@ -16,6 +16,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from .population import population_terms
 from .tempered import SMCState, mutate
 from .tempering import count_distinct, resample
 
@@ -45,9 +46,9 @@ def select(rng_key, state: SMCState):
     return u, count_distinct(u), k_move, ancestors
 
 
-def update(target, state: SMCState, num_ancestors, moved) -> tuple[SMCState, FinalInfo]:
+def update(target, state: SMCState, num_ancestors, moved, batch_size=None) -> tuple[SMCState, FinalInfo]:
     u, step_size, move = moved
-    _, penalty, in_set = jax.vmap(target.terms)(u)
+    _, penalty, in_set = population_terms(target, u, batch_size)
     new = state._replace(u=u, penalty=penalty, in_set=in_set, step_size=step_size, done=jnp.asarray(True))
     info = FinalInfo(
         acceptance=move.acceptance,
@@ -67,4 +68,4 @@ def step(target, config, rng_key, state: SMCState) -> tuple[SMCState, FinalInfo]
     """The final phase of one population: ``update(mutate(select(state)))``."""
     u, num_ancestors, k_move, _ = select(rng_key, state)
     moved = mutate(target, config, k_move, u, state.beta, state.step_size, True, config.final_moves)
-    return update(target, state, num_ancestors, moved)
+    return update(target, state, num_ancestors, moved, config.batch_size)

@@ -22,6 +22,7 @@ from .._checks import check_fraction, check_int, check_positive_float
 from .._trees import count_distinct_rows
 from . import restricted, tempered
 from .base import Sampler
+from .distributed import device_get, per_device
 from .moves import MOVE_KERNELS
 from .population import log_volume_from_chains, shard_chains, stack_infos
 from .result import Infeasible, Result
@@ -130,27 +131,27 @@ class SMC(Sampler):
         if num_particles < 2:
             raise ValueError(f"num_samples must give >= 2 particles per chain, got {num_particles}")
         k_init, k_run, k_final = jax.random.split(rng_key, 3)
-        programs = _programs(self, target, num_particles)
+        programs = per_device(_programs(self, target, num_particles))  # over processes: shard_map
         states = programs["init"](shard_chains(jax.random.split(k_init, num_chains), num_chains))
         chain_keys = shard_chains(jax.random.split(k_run, num_chains), num_chains)
         return _Run(target, programs, states, chain_keys, k_final, num_chains, [])
 
     def stop(self, run):
-        return "done" if bool(np.all(jax.device_get(run.states.done))) else None
+        return "done" if bool(np.all(device_get(run.states.done))) else None
 
     def advance(self, run, stage):
         p = run.programs
         r = p["reweight"](p["fold"](run.chain_keys, stage), run.states)
         moved = p["mutate"](r.move_key, r.u, r.beta, run.states.step_size, False, self.max_moves)
         run.states, info = p["update"](run.states, r, moved)
-        info = jax.device_get(info)
+        info = device_get(info)
         run.infos.append(info)
         # parents only of populations still tempering (a done population passes through)
         active = np.asarray(info.active)[:, None]
-        run.ancestors.append(np.where(active, np.asarray(jax.device_get(r.ancestors)), np.arange(r.u.shape[1])))
+        run.ancestors.append(np.where(active, np.asarray(device_get(r.ancestors)), np.arange(r.u.shape[1])))
         # the path each population took (beta, adapted step size, the moves' diagonal mass):
         # a fixed schedule for whoever retraces it (cn.bound_log_volume runs it in reverse)
-        run.schedule.append((info.beta, info.step_size, np.asarray(jax.device_get(p["scale"](r.u))), info.active))
+        run.schedule.append((info.beta, info.step_size, np.asarray(device_get(p["scale"](r.u))), info.active))
         return run, info
 
     def progress(self, run, info):
@@ -168,29 +169,29 @@ class SMC(Sampler):
 
     def finish(self, run, stop_reason):
         states, num_chains = run.states, run.num_chains
-        fraction = np.asarray(jax.device_get(jnp.mean(states.in_set, axis=1)), dtype=np.float64)
-        log_z = np.asarray(jax.device_get(states.log_z), dtype=np.float64)
+        fraction = np.asarray(device_get(jnp.mean(states.in_set, axis=1)), dtype=np.float64)
+        log_z = np.asarray(device_get(states.log_z), dtype=np.float64)
         with np.errstate(divide="ignore"):
             chain_log_volume = log_z + np.log(fraction)
         if not np.any(fraction > 0):
             return Infeasible(
                 f"no particle reached S after {len(run.infos)} stages "
-                f"(beta = {float(np.max(jax.device_get(states.beta))):.3g}, stopped by {stop_reason}); "
+                f"(beta = {float(np.max(device_get(states.beta))):.3g}, stopped by {stop_reason}); "
                 "the bound is the tempered evidence log Z_beta >= log vol(S)",
                 float(log_volume_from_chains(log_z)[0]),
             )
         p = run.programs
         u, num_ancestors, k_move, parents = p["select"](shard_chains(jax.random.split(run.k_final, num_chains), num_chains), states)
-        run.ancestors.append(np.asarray(jax.device_get(parents)))
+        run.ancestors.append(np.asarray(device_get(parents)))
         moved = p["mutate"](k_move, u, states.beta, states.step_size, True, self.final_moves)
         final, final_info = p["final"](states, num_ancestors, moved)
-        return self._result(run, final, jax.device_get(final_info), chain_log_volume, fraction, stop_reason)
+        return self._result(run, final, device_get(final_info), chain_log_volume, fraction, stop_reason)
 
     def _result(self, run, states, final_info, chain_log_volume, fraction, stop_reason) -> Result:
         # a population that found no particle in S estimates Z_c = 0 (unbiased, and
         # counted in the pooled volume) but has no draws: only the others' are returned
         found = fraction > 0
-        u = jax.device_get(states.u)[found]
+        u = device_get(states.u)[found]
         params = run.target.constrain_draws(jax.numpy.asarray(u))
         log_volume, log_volume_se = log_volume_from_chains(chain_log_volume)
         stages = stack_infos(run.infos, tempered.StageInfo._fields)
@@ -198,7 +199,7 @@ class SMC(Sampler):
         records = {k: (("chain", "stage"), v) for k, v in stages.items()} | {
             "log_volume": (chain, chain_log_volume),
             "final_fraction_in_set": (chain, fraction),
-            "final_beta": (chain, np.asarray(jax.device_get(states.beta), dtype=np.float64)),
+            "final_beta": (chain, np.asarray(device_get(states.beta), dtype=np.float64)),
             "final_moves": (chain, np.asarray(final_info.num_moves)),
             "final_acceptance": (chain, np.asarray(final_info.acceptance)),
             "final_num_distinct": (chain, np.asarray(final_info.num_distinct)),
@@ -212,7 +213,7 @@ class SMC(Sampler):
             n = int(np.sum(np.asarray(stages[name], dtype=np.int64))) if stages else 0
             return n + int(np.sum(np.asarray(getattr(final_info, name), dtype=np.int64)))
 
-        u_host = np.asarray(jax.device_get(u))
+        u_host = np.asarray(device_get(u))
         attrs = {
             "num_stages": len(run.infos),
             "num_grad_evals": total("num_grad_evals"),
@@ -246,7 +247,7 @@ class SMC(Sampler):
             posterior={k: np.asarray(v) for k, v in params.items()},
             # the draws are unweighted: the final phase resamples the in-S particles with
             # equal weights (the last stage's incremental weights belong to other particles)
-            sample_stats={"in_set": np.asarray(jax.device_get(states.in_set))[found]},  # from the final step
+            sample_stats={"in_set": np.asarray(device_get(states.in_set))[found]},  # from the final step
             log_volume=log_volume,
             log_volume_se=log_volume_se,
             complete=complete,
@@ -288,5 +289,8 @@ def _programs(config: SMC, target, num_particles: int) -> dict:
         "mutate": target.jit(lambda t: on_chains(partial(tempered.mutate, t, config)), ("smc-mutate", config)),
         "update": target.jit(lambda t: jax.vmap(partial(tempered.update, t, config)), ("smc-update", config)),
         "select": target.jit(lambda t: jax.vmap(restricted.select), ("smc-select",)),
-        "final": target.jit(lambda t: jax.vmap(partial(restricted.update, t)), ("smc-final",)),
+        "final": target.jit(
+            lambda t: jax.vmap(partial(restricted.update, t, batch_size=config.batch_size)),
+            ("smc-final", config.batch_size),
+        ),
     }

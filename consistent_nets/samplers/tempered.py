@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 
 from .moves import MoveInfo, nuts_moves
-from .population import initial_population
+from .population import initial_population, population_terms
 from .tempering import count_distinct, log_mean_exp, next_beta, population_scale, relative_ess, resample
 
 __all__ = ["SMCState", "StageInfo", "Reweighted", "init", "reweight", "mutate", "update", "step"]
@@ -72,7 +72,7 @@ class Reweighted(NamedTuple):
 
 def init(target, config, rng_key, num_particles: int) -> SMCState:
     """``num_particles`` exact prior draws at ``beta = 0``."""
-    u, penalty, in_set = initial_population(target, rng_key, num_particles)
+    u, penalty, in_set = initial_population(target, rng_key, num_particles, config.batch_size)
     return SMCState(
         u=u,
         penalty=penalty,
@@ -124,7 +124,7 @@ def update(target, config, state: SMCState, reweighted: Reweighted, moved) -> tu
     """The new state after the moves; a population that was already done is unchanged."""
     u, step_size, move = moved
     move: MoveInfo
-    _, penalty, in_set = jax.vmap(target.terms)(u)
+    _, penalty, in_set = population_terms(target, u, config.batch_size)
     fraction = jnp.mean(in_set)
     beta = reweighted.beta
     new = SMCState(
