@@ -51,6 +51,14 @@ class Fit(NamedTuple):
     outputs: jax.Array  # (n * d_out,) the network outputs the sites constrain
 
 
+def _program(call: partial, unjitted: Callable, options: dict | None) -> partial:
+    """``call`` (a compiled program) carrying what wrapping it in another ``jax.jit``
+    needs: the function before ``jax.jit`` and its compiler options (JAX accepts those
+    only on the outermost ``jax.jit``; see :func:`.samplers.distributed.per_device`)."""
+    call.unjitted, call.compiler_options = unjitted, options
+    return call
+
+
 def _consistency_sites(tr) -> list[dict]:
     return [site for site in tr.values() if is_consistent_site(site)]
 
@@ -130,7 +138,8 @@ class Target:
         except TypeError:  # e.g. a sampler holding an unhashable schedule
             shape_key = None
         if shape_key is None or key is None:
-            return jax.jit(build(self), compiler_options=options)
+            raw = build(self)
+            return _program(partial(jax.jit(raw, compiler_options=options)), raw, options)
         fn = _SHARED.get(full)
         if fn is None:
             template = self
@@ -146,7 +155,7 @@ class Target:
                 _SHARED.popitem(last=False)
         else:
             _SHARED.move_to_end(full)
-        return partial(fn, self.args)
+        return _program(partial(fn, self.args), partial(fn.__wrapped__, self.args), options)
 
     # -- constrained <-> unconstrained (NumPyro's transform_fn) -------------------------
     def constrain(self, u: jax.Array) -> dict[str, jax.Array]:

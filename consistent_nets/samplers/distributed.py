@@ -128,13 +128,16 @@ class _PerDevice:
         specs = tuple(PartitionSpec("chains") if s else PartitionSpec() for s in split)
         key = (treedef, specs, id(mesh))
         if key not in self.compiled:
-            fn = self.fn
+            # a program from Target.jit: compile its function once, under shard_map, with
+            # its compiler options on the outer jax.jit (JAX refuses them on a nested one)
+            fn = getattr(self.fn, "unjitted", self.fn)
 
             def local(*flat):
                 return fn(*jax.tree.unflatten(treedef, flat))
 
             self.compiled[key] = jax.jit(
-                jax.shard_map(local, mesh=mesh, in_specs=specs, out_specs=PartitionSpec("chains"), check_vma=False)
+                jax.shard_map(local, mesh=mesh, in_specs=specs, out_specs=PartitionSpec("chains"), check_vma=False),
+                compiler_options=getattr(self.fn, "compiler_options", None),
             )
         return self.compiled[key](*leaves)
 

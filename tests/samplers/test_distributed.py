@@ -47,14 +47,13 @@ def _without_warning_count(tree):
     return tree
 
 
-def test_two_processes_return_the_one_process_tree(tmp_path):
-    assert jax.device_count() == 2  # the suite's two devices: 2 populations per device, as in the job
+def _start_workers(out, flags, *extra):
     port = _free_port()
-    flags = re.sub(r"--xla_force_host_platform_device_count=\d+", "", os.environ.get("XLA_FLAGS", ""))
     env = os.environ | {"CI": "true", "XLA_FLAGS": f"{flags} --xla_force_host_platform_device_count=1"}
-    workers = [
+    return [
         subprocess.Popen(
-            [sys.executable, str(WORKER), str(tmp_path), "--num-processes", "2", "--process-id", str(i), "--port", str(port)],
+            [sys.executable, str(WORKER), str(out), "--num-processes", "2", "--process-id", str(i), "--port", str(port),
+             *extra],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             env=env,
@@ -62,6 +61,12 @@ def test_two_processes_return_the_one_process_tree(tmp_path):
         )
         for i in range(2)
     ]
+
+
+def test_two_processes_return_the_one_process_tree(tmp_path):
+    assert jax.device_count() == 2  # the suite's two devices: 2 populations per device, as in the job
+    flags = re.sub(r"--xla_force_host_platform_device_count=\d+", "", os.environ.get("XLA_FLAGS", ""))
+    workers = _start_workers(tmp_path, flags)
     try:
         (tmp_path / "one").mkdir()
         distributed_worker.main([str(tmp_path / "one")])  # the same cases in this process, alone
@@ -80,6 +85,22 @@ def test_two_processes_return_the_one_process_tree(tmp_path):
     for rank in range(2):  # methods that do not run across processes say so, on every process
         message = (tmp_path / f"anneal-{rank}.txt").read_text()
         assert "'anneal' does not run across 2 processes" in message
+
+
+def test_two_processes_with_the_library_compiler_options(tmp_path):
+    """Under XLA's default flags the library compiles small problems with its own options
+    (``jax.jit(..., compiler_options=...)``), which JAX accepts only on the outermost jit:
+    the per-device programs must carry them, and both processes return one tree."""
+    workers = _start_workers(tmp_path, "", "--cases", "xor-smc")
+    try:
+        outputs = [w.communicate(timeout=600)[0] for w in workers]
+    finally:
+        for w in workers:
+            w.kill()
+    for w, out in zip(workers, outputs):
+        assert w.returncode == 0, out[-3000:]
+    first, second = (_without_warning_count(xr.open_datatree(tmp_path / f"xor-smc-{r}.nc")) for r in range(2))
+    assert first.identical(second) and bool(first.sample_stats["in_set"].all())
 
 
 def test_one_process_is_unchanged(xor_problem):
