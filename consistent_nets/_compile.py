@@ -19,10 +19,10 @@ Cheaper XLA pipeline
     On the CPU backend, programs of problems with ``dim * num_data`` at most
     :data:`SMALL_WORK` compile with ``xla_backend_optimization_level=1`` and
     ``xla_llvm_disable_expensive_passes`` (per program, through ``jax.jit``'s
-    ``compiler_options``). Measured on the benchmark rungs up to digits (1057 weights,
-    128 points): 30-55 % less compile time for ``smc`` and no slower moves; level 0
-    compiles faster still but made XOR's NUTS moves 4x slower (BENCHMARKS.md, "Time to
-    first result"). Larger problems (the planted teacher and up, not measured) keep XLA's
+    ``compiler_options``). Measured on XOR and moons: 12-24 % less time to the first
+    call of ``smc``'s move (compile plus one run) and no slower moves; level 0 compiles
+    faster still but made the NUTS moves 3-4x slower (BENCHMARKS.md, "Time to first
+    result"). Larger problems (the planted teacher and up, not measured) keep XLA's
     defaults. An ``XLA_FLAGS`` that sets ``xla_backend_optimization_level`` is left alone.
 """
 

@@ -63,19 +63,28 @@ def _start_workers(out, flags, *extra):
     ]
 
 
-def test_two_processes_return_the_one_process_tree(tmp_path):
-    assert jax.device_count() == 2  # the suite's two devices: 2 populations per device, as in the job
-    flags = re.sub(r"--xla_force_host_platform_device_count=\d+", "", os.environ.get("XLA_FLAGS", ""))
-    workers = _start_workers(tmp_path, flags)
+def _finish(workers, meanwhile=lambda: None):
+    """Run ``meanwhile`` here, wait for the workers and check that every one succeeded."""
     try:
-        (tmp_path / "one").mkdir()
-        distributed_worker.main([str(tmp_path / "one")])  # the same cases in this process, alone
+        meanwhile()
         outputs = [w.communicate(timeout=600)[0] for w in workers]
     finally:
         for w in workers:
             w.kill()
     for w, out in zip(workers, outputs):
         assert w.returncode == 0, out[-3000:]
+
+
+def test_two_processes_return_the_one_process_tree(tmp_path):
+    assert jax.device_count() == 2  # the suite's two devices: 2 populations per device, as in the job
+    flags = re.sub(r"--xla_force_host_platform_device_count=\d+", "", os.environ.get("XLA_FLAGS", ""))
+    workers = _start_workers(tmp_path, flags)
+
+    def alone():
+        (tmp_path / "one").mkdir()
+        distributed_worker.main([str(tmp_path / "one")])  # the same cases in this process, alone
+
+    _finish(workers, alone)
     for case in distributed_worker.cases(cn):
         one = xr.open_datatree(tmp_path / "one" / f"{case}-0.nc")
         assert one.attrs["warnings_seen"] == 0, case  # a healthy run: no warning to lose
@@ -91,14 +100,7 @@ def test_two_processes_with_the_library_compiler_options(tmp_path):
     """Under XLA's default flags the library compiles small problems with its own options
     (``jax.jit(..., compiler_options=...)``), which JAX accepts only on the outermost jit:
     the per-device programs must carry them, and both processes return one tree."""
-    workers = _start_workers(tmp_path, "", "--cases", "xor-smc")
-    try:
-        outputs = [w.communicate(timeout=600)[0] for w in workers]
-    finally:
-        for w in workers:
-            w.kill()
-    for w, out in zip(workers, outputs):
-        assert w.returncode == 0, out[-3000:]
+    _finish(_start_workers(tmp_path, "", "--cases", "xor-smc"))
     first, second = (_without_warning_count(xr.open_datatree(tmp_path / f"xor-smc-{r}.nc")) for r in range(2))
     assert first.identical(second) and bool(first.sample_stats["in_set"].all())
 
