@@ -31,7 +31,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["CACHE_ENV", "SMALL_WORK", "cache_dir", "compiler_options", "prepare"]
+__all__ = ["CACHE_ENV", "SMALL_WORK", "cache_dir", "compiler_options", "prepare", "program"]
 
 #: environment variable: ``0``/``off`` turns the library's persistent cache off, a path moves it
 CACHE_ENV = "CONSISTENT_NETS_CACHE"
@@ -92,3 +92,11 @@ def compiler_options(work: int | None) -> dict | None:
     import jax
 
     return dict(_CHEAP_XLA) if jax.default_backend() == "cpu" else None
+
+
+def program(call, unjitted, options: dict | None):
+    """``call`` (a compiled program) carrying what wrapping it in another ``jax.jit``
+    needs: the function before ``jax.jit`` and its compiler options (JAX accepts those
+    only on the outermost ``jax.jit``; see :func:`.samplers.distributed.per_device`)."""
+    call.unjitted, call.compiler_options = unjitted, options
+    return call

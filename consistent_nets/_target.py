@@ -31,7 +31,7 @@ from jax.flatten_util import ravel_pytree
 from numpyro import handlers
 from numpyro.infer.util import potential_energy, transform_fn
 
-from ._compile import compiler_options, prepare
+from ._compile import compiler_options, prepare, program
 from ._plugin import is_consistent_site, temper
 from ._model_sites import model_sites, structure_key
 from ._problem import Problem
@@ -49,14 +49,6 @@ class Fit(NamedTuple):
     in_set: jax.Array  # bool: every site fitted
     slack: jax.Array  # (n,) per-point violation, <= 0 exactly where a point fits
     outputs: jax.Array  # (n * d_out,) the network outputs the sites constrain
-
-
-def _program(call: partial, unjitted: Callable, options: dict | None) -> partial:
-    """``call`` (a compiled program) carrying what wrapping it in another ``jax.jit``
-    needs: the function before ``jax.jit`` and its compiler options (JAX accepts those
-    only on the outermost ``jax.jit``; see :func:`.samplers.distributed.per_device`)."""
-    call.unjitted, call.compiler_options = unjitted, options
-    return call
 
 
 def _consistency_sites(tr) -> list[dict]:
@@ -139,7 +131,7 @@ class Target:
             shape_key = None
         if shape_key is None or key is None:
             raw = build(self)
-            return _program(partial(jax.jit(raw, compiler_options=options)), raw, options)
+            return program(partial(jax.jit(raw, compiler_options=options)), raw, options)
         fn = _SHARED.get(full)
         if fn is None:
             template = self
@@ -155,7 +147,7 @@ class Target:
                 _SHARED.popitem(last=False)
         else:
             _SHARED.move_to_end(full)
-        return _program(partial(fn, self.args), partial(fn.__wrapped__, self.args), options)
+        return program(partial(fn, self.args), partial(fn.__wrapped__, self.args), options)
 
     # -- constrained <-> unconstrained (NumPyro's transform_fn) -------------------------
     def constrain(self, u: jax.Array) -> dict[str, jax.Array]:
@@ -252,8 +244,9 @@ def _all_in_set(sites) -> jax.Array:
 def make_target(model_or_problem, *model_args, **model_kwargs) -> Target:
     """Build a :class:`Target` from a ``Problem`` or a NumPyro model and its arguments.
 
-    The model is traced once, eagerly, with a prior draw: that checks the consistency
-    sites' labels (``cn.consistent`` raises ``ValueError`` before anything compiles)
+    The model is traced once with a prior draw (one small program, shared per problem
+    structure: :mod:`._model_sites`): that checks the consistency sites' labels (a
+    ``ValueError`` before any sampler compiles; a ``Problem`` checks its own when built)
     and gives the latent sites, their shapes and supports. The densities are then
     NumPyro's ``potential_energy`` (see the module docstring). NumPyro's
     ``initialize_model`` is not used: it evaluates the potential eagerly at an initial
