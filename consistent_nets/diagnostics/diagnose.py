@@ -67,7 +67,9 @@ def diagnose(
     ``orbit``
         Chi-square test that the symmetry element mapping each draw to canonical form
         is uniform on the hidden-unit group: a ``Problem``'s network, or the ``net``
-        a model declares in ``cn.consistent(..., net=...)``; not run otherwise.
+        a model declares in ``cn.consistent(..., net=...)``; not run otherwise, nor on
+        draws ``cn.sample`` symmetrized (``tree.attrs["symmetrized"]``: orbit-uniform by
+        construction, so the test could only false-alarm).
     ``volume``
         Cochran's Q test that the log-volume estimates of ``tree``, ``runs`` and the
         reference agree within their SEs; not applicable with fewer than two.
@@ -208,14 +210,16 @@ def _model_checks(tree, subject: Subject, reference, keys, num_probes, max_draws
     checks["rhat"] = mixing.rhat_check(_per_chain(f[keep], chain))
     ess, _, _ = effective_draws(f.reshape(num_chains, num_draws, -1), *_structure(how, block_ids))
     checks["ess"] = mixing.ess_check(ess, num, how)
-    checks["populations"] = populations.populations_check(f[keep], chain, _seed(keys["clusters"]))
+    checks["populations"] = populations.populations_check(
+        f[keep], chain, int(jax.random.randint(keys["clusters"], (), 0, 2**31 - 1))
+    )
     idx = subsample(keys["sub"], keep.size, max_draws)
     source = subject.problem if _closed_form_chord(subject.problem) else subject.target
     checks["chord"], positions = chord.chord_check(source, {k: v[idx] for k, v in kept.items()}, keys["chord"])
     witnesses = []
     if checks["chord"].applicable:
         witnesses.append(Witness(checks["chord"].statistic, 1, positions.size))
-    checks["orbit"] = _orbit(subject, kept)
+    checks["orbit"] = _orbit(subject, kept, bool(tree.attrs.get("symmetrized", 0)))
     ref_tree, note = resolve_reference(reference, tree, subject, keys["ref"], num)
     if ref_tree is not None:
         ref_params, (ref_chains, ref_draws) = flat_params(ref_tree, subject)
@@ -255,9 +259,12 @@ def _closed_form_chord(problem) -> bool:
     return problem is not None and isinstance(problem.prior, (BoxPrior, NormalPrior))
 
 
-def _orbit(subject: Subject, params) -> CheckResult:
+def _orbit(subject: Subject, params, symmetrized: bool) -> CheckResult:
     if subject.target.symmetry is None:
         why = "no symmetry declared: pass net= (and sites=) to cn.consistent to run it"
+        return not_applicable("orbit", orbit.NULL, why)
+    if symmetrized:  # each draw got an independent uniform group element: exact, and untestable
+        why = "draws symmetrized by cn.sample are orbit-uniform by construction; symmetrize=False tests the sampler"
         return not_applicable("orbit", orbit.NULL, why)
     net, sites = subject.target.symmetry
     mapped = {param: params[site] for param, site in sites if site in params}
@@ -291,7 +298,3 @@ def _structure(how: str, block_ids: np.ndarray) -> tuple[str, np.ndarray | None]
     if how == "lineage":
         return "lineage", block_ids
     return ("independent", None) if how == "independent" else ("chains", None)
-
-
-def _seed(rng_key) -> int:
-    return int(jax.random.randint(rng_key, (), 0, 2**31 - 1))

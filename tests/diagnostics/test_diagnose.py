@@ -111,6 +111,15 @@ def test_a_model_with_probes_and_a_rejection_reference(scaled_rejection):
     assert report["reference"].applicable and report.passed, str(report)
 
 
+def test_orbit_is_not_run_on_symmetrized_draws(xor_problem, xor_rejection):
+    """cn.sample gave every draw an independent uniform group element: the orbit index is
+    uniform by construction, so the check could only false-alarm; the report says why."""
+    assert xor_rejection.attrs["symmetrized"] == 1
+    report = cn.diagnose(xor_rejection, xor_problem, rng_key=jax.random.key(0))
+    assert not report["orbit"].applicable and "symmetrize=False" in report["orbit"].detail
+    assert report.passed  # not a core check: the verdict stands on the others
+
+
 def test_undeclared_symmetry_is_reported_not_run(xor_problem, xor_rejection):
     report = cn.diagnose(xor_rejection, xor_problem.model, *xor_problem.model_args, rng_key=jax.random.key(0))
     assert not report["orbit"].applicable and "net=" in report["orbit"].detail
