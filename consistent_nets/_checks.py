@@ -134,9 +134,12 @@ def parse_spec(argument: str, spec, kinds: dict, example: str):
     """
     kind, _, value = str(spec).partition(":")
     try:
-        number = float(value) if value else None
-        if kind in kinds and number is not None:
-            return kinds[kind](number)
+        number = float(value)
+    except ValueError:
+        number = None
+    if kind not in kinds or number is None:
+        raise ValueError(f"{argument} must look like {example}, got {spec!r}")
+    try:
+        return kinds[kind](number)
     except ValueError as err:
         raise ValueError(f"{argument} must look like {example}, got {spec!r}: {err}") from None
-    raise ValueError(f"{argument} must look like {example}, got {spec!r}")

@@ -6,7 +6,9 @@ argument error is reported before JAX starts.
 
 from __future__ import annotations
 
-from .._checks import check_real
+from functools import partial
+
+from .._checks import check_real, parse_spec
 
 __all__ = ["parse_arch", "check_spec", "check_arch_for", "parse_prior", "parse_constraint", "build_problem", "DEFAULT_ARCH"]
 
@@ -52,18 +54,8 @@ def check_spec(argument: str, spec) -> tuple[str, float]:
     ValueError: constraint must look like 'margin:0' or 'tube:0.1', got 'tube:0': tube must be a finite number > 0, got 0.0
     """
     kinds, example = _SPECS[argument]
-    kind, _, value = str(spec).partition(":")
-    try:
-        number = float(value)
-    except ValueError:
-        number = None
-    if kind not in kinds or number is None:
-        raise ValueError(f"{argument} must look like {example}, got {spec!r}")
-    try:
-        check_real(kind, number, minimum=0.0, strict=kinds[kind])
-    except ValueError as err:
-        raise ValueError(f"{argument} must look like {example}, got {spec!r}: {err}") from None
-    return kind, number
+    checks = {kind: partial(check_real, kind, minimum=0.0, strict=strict) for kind, strict in kinds.items()}
+    return str(spec).partition(":")[0], parse_spec(argument, spec, checks, example)
 
 
 def parse_prior(spec: str):

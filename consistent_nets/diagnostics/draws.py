@@ -86,15 +86,6 @@ def fit(subject: Subject, params: dict[str, np.ndarray]):
     return jax.tree.map(np.asarray, found)
 
 
-def _random_inputs(problem: Problem, rng_key: jax.Array, num: int) -> np.ndarray:
-    """``num`` uniform points in the bounding box of ``problem.X`` widened by 10 %."""
-    X = np.asarray(problem.X)
-    lo, hi = X.min(axis=0), X.max(axis=0)
-    pad = 0.1 * np.maximum(hi - lo, 1e-3)
-    u = np.asarray(jax.random.uniform(rng_key, (num, X.shape[1])))
-    return ((lo - pad) + u * (hi - lo + 2 * pad)).astype(np.float32)
-
-
 def probe_outputs(subject: Subject, tree, rng_key, num_probes: int, probes=None) -> tuple[np.ndarray, str]:
     """Outputs of every draw at the probes, ``(N, P)``, and what the probes are.
 
@@ -103,7 +94,8 @@ def probe_outputs(subject: Subject, tree, rng_key, num_probes: int, probes=None)
     labels, passed to ``cn.predict`` (default: no probes, ``P = 0``).
     """
     if subject.problem is not None:
-        X = _random_inputs(subject.problem, rng_key, num_probes) if probes is None else np.asarray(probes)
+        problem = subject.problem
+        X = problem.probe_points(rng_key, num_probes)[problem.num_data :] if probes is None else np.asarray(probes)
         if X.shape[0] == 0:
             return np.zeros((_num_draws(tree), 0), np.float32), "no probe points"
         f = predict(subject.problem, tree, X)
