@@ -35,11 +35,12 @@ def function_space_features(target, posterior: dict) -> np.ndarray:
     shape = next(iter(posterior.values())).shape[:2]
     params = {k: jnp.asarray(np.asarray(v).reshape((-1,) + v.shape[2:])) for k, v in posterior.items()}
     problem = target.problem
+    # compiled once per problem structure (Target.jit), not once per call
     if isinstance(problem, Problem):
         X = jnp.asarray(problem.probe_points(jax.random.key(_PROBE_KEY)))
-        f = jax.jit(jax.vmap(problem.net.apply, in_axes=(0, None)))(params, X)
+        f = target.jit(lambda t: jax.vmap(t.problem.net.apply, in_axes=(0, None)), ("net-outputs",))(params, X)
     else:
-        f = jax.jit(jax.vmap(target.consistency_outputs))(params)
+        f = target.jit(lambda t: jax.vmap(t.consistency_outputs), ("consistency-outputs",))(params)
     f = np.asarray(f, dtype=np.float64)
     return f.reshape(shape + (-1,))
 

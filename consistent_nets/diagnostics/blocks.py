@@ -22,9 +22,10 @@ sample's effective size for these tests.
 
 from __future__ import annotations
 
-
 import jax
 import numpy as np
+
+from ..samplers.effective import chain_ess
 
 __all__ = ["dependence_blocks", "thin", "describe"]
 
@@ -56,16 +57,13 @@ def _structure_blocks(tree, f: np.ndarray) -> tuple[np.ndarray, str]:
         return lineage + offsets, "lineage"
     if str(tree.attrs.get("draw_structure", "")) == "independent":
         return np.arange(num_chains * num_draws).reshape(num_chains, num_draws), "independent"
-    from arviz_stats.base import array_stats
-
     blocks = np.empty((num_chains, num_draws), dtype=np.int64)
     keep = np.var(f.reshape(-1, f.shape[-1]), axis=0) > 0
+    per_chain = chain_ess(f[..., keep]) if num_draws >= 4 and keep.any() else None
     for c in range(num_chains):
         length = 1
-        if num_draws >= 4 and keep.any():
-            ary = np.moveaxis(f[c : c + 1, :, keep], 2, 0).astype(np.float64)
-            ess = np.asarray(array_stats.ess(ary, chain_axis=-2, draw_axis=-1, method="bulk"))
-            ess = float(np.median(ess[np.isfinite(ess)])) if np.isfinite(ess).any() else 1.0
+        if per_chain is not None:
+            ess = float(per_chain[c]) if np.isfinite(per_chain[c]) else 1.0
             length = max(1, round(num_draws / max(min(ess, num_draws), 1.0)))
         blocks[c] = c * num_draws + np.arange(num_draws) // length
     return blocks, "autocorrelation"

@@ -30,7 +30,7 @@ from jax.experimental import multihost_utils
 from jax.sharding import NamedSharding, PartitionSpec
 
 __all__ = [
-    "is_distributed", "is_main", "place_chains", "device_get", "agree", "allgather", "quiet_unless_main",
+    "is_distributed", "is_main", "chain_sharding", "place_chains", "device_get", "agree", "allgather", "quiet_unless_main",
     "check_method", "bytes_gathered", "per_device",
 ]
 
@@ -71,6 +71,16 @@ def check_method(name: str) -> None:
         )
 
 
+def chain_sharding(num_chains: int) -> NamedSharding | None:
+    """The chain axis split over every device (of every process), or ``None`` with one
+    device or when ``num_chains`` is not a multiple of the number of devices."""
+    devices = jax.devices()
+    if len(devices) < 2 or num_chains % len(devices):
+        return None
+    mesh = jax.make_mesh((len(devices),), ("chains",), axis_types=(jax.sharding.AxisType.Auto,))
+    return NamedSharding(mesh, PartitionSpec("chains"))
+
+
 def place_chains(tree, num_chains: int):
     """Split the leading chain axis of every array over all devices of all processes.
 
@@ -80,11 +90,9 @@ def place_chains(tree, num_chains: int):
     devices the arrays stay local and every process computes every population (same
     result, no speed-up).
     """
-    devices = jax.devices()
-    if num_chains % len(devices):
+    sharding = chain_sharding(num_chains)
+    if sharding is None:
         return tree
-    mesh = jax.make_mesh((len(devices),), ("chains",), axis_types=(jax.sharding.AxisType.Auto,))
-    sharding = NamedSharding(mesh, PartitionSpec("chains"))
 
     def place(a):
         if getattr(a, "ndim", 0) < 1 or a.shape[0] != num_chains:

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["effective_draws", "lineage_groups", "LINEAGE_LAG"]
+__all__ = ["effective_draws", "chain_ess", "lineage_groups", "LINEAGE_LAG"]
 
 #: resamplings back at which SMC siblings count as one draw (see effective_draws)
 LINEAGE_LAG = 2
@@ -65,6 +65,19 @@ def _median(values: np.ndarray) -> float:
     return float(np.median(values)) if values.size else float("nan")
 
 
+def _bulk_ess(f: np.ndarray) -> np.ndarray:
+    """ArviZ's rank-normalised bulk ESS of every feature of ``f`` ``(chain, draw, feature)``."""
+    from arviz_stats.base import array_stats
+
+    ary = np.moveaxis(np.asarray(f, dtype=np.float64), 2, 0)  # (feature, chain, draw)
+    return np.asarray(array_stats.ess(ary, chain_axis=-2, draw_axis=-1, method="bulk"))
+
+
+def chain_ess(f: np.ndarray) -> np.ndarray:
+    """Each chain's own bulk ESS, median over features (``nan`` where none is finite): ``(chain,)``."""
+    return np.array([_median(_bulk_ess(f[c : c + 1])) for c in range(f.shape[0])])
+
+
 def effective_draws(features: np.ndarray, structure: str, groups: np.ndarray | None = None):
     """``(ess, per_chain, inflation)`` from features ``(chain, draw, feature)``.
 
@@ -81,17 +94,10 @@ def effective_draws(features: np.ndarray, structure: str, groups: np.ndarray | N
     if structure == "independent" or f.shape[-1] == 0:
         return float(num_chains * num_draws), np.full(num_chains, float(num_draws)), float("nan")
     if structure == "chains":
-        from arviz_stats.base import array_stats
-
-        ary = np.moveaxis(f, 2, 0)  # (feature, chain, draw)
         if num_draws < 4:
             return float("nan"), np.full(num_chains, np.nan), float("nan")
-        ess = np.asarray(array_stats.ess(ary, chain_axis=-2, draw_axis=-1, method="bulk"))
-        per_chain = [
-            _median(np.asarray(array_stats.ess(ary[:, c : c + 1], chain_axis=-2, draw_axis=-1, method="bulk")))
-            for c in range(num_chains)
-        ]
-        return min(_median(ess), float(num_chains * num_draws)), np.asarray(per_chain), float("nan")
+        ess = min(_median(_bulk_ess(f)), float(num_chains * num_draws))
+        return ess, chain_ess(f), float("nan")
     if structure != "lineage" or groups is None:
         raise ValueError(f"structure must be 'independent', 'chains' or 'lineage' (with groups), got {structure!r}")
     means = f.mean(axis=1)  # (chain, feature)

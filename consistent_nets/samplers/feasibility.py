@@ -159,7 +159,10 @@ def probe(target, rng_key, settings: Probe | None = None) -> Infeasible | None:
     ``rng_key`` is the sampler's key: the probe draws from ``fold_in(rng_key,
     PROBE_STREAM)``, so the sampler's own stream is the same with or without it.
     """
-    settings = settings or Probe()
+    if settings is None:
+        settings = Probe()
+    else:
+        settings.validate()
     num_draws = min(settings.num_draws, chunk_size_for(target))
     found, (u, state, best, reached) = _start(target, settings, num_draws)(rng_key)
     if bool(found):

@@ -13,11 +13,19 @@ import blackjax
 import jax
 import jax.numpy as jnp
 
-__all__ = ["MOVE_KERNELS", "MoveInfo", "nuts_moves"]
+__all__ = ["MOVE_KERNELS", "MoveInfo", "chunked_vmap", "nuts_moves"]
 
 _nuts_kernel = blackjax.nuts.build_kernel()
 _hmc_kernel = blackjax.hmc.build_kernel()
 MOVE_KERNELS = ("nuts", "hmc", "rhmc")
+
+
+def chunked_vmap(fn, xs, batch_size: int | None = None):
+    """``jax.vmap(fn)(xs)``, or ``batch_size`` rows at a time (``jax.lax.map``) so that
+    only a chunk's network activations are held in memory at once."""
+    if batch_size is None or batch_size >= xs.shape[0]:
+        return jax.vmap(fn)(xs)
+    return jax.lax.map(fn, xs, batch_size=batch_size)
 
 
 class MoveInfo(NamedTuple):
@@ -84,8 +92,7 @@ def nuts_moves(
     batch = min(batch_size or num_particles, num_particles)
 
     def each(fn, xs):
-        # every particle at once, or `batch` at a time: a chunk's activations in memory
-        return jax.vmap(fn)(xs) if batch == num_particles else jax.lax.map(fn, xs, batch_size=batch)
+        return chunked_vmap(fn, xs, batch)
 
     states = each(lambda x: blackjax.nuts.init(x, logdensity_fn), u)
     scale = jnp.sqrt(inverse_mass_matrix)

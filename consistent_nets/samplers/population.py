@@ -6,9 +6,9 @@ import math
 
 import jax
 import numpy as np
-from jax.sharding import NamedSharding, PartitionSpec
 
 from . import distributed
+from .moves import chunked_vmap
 
 __all__ = ["shard_chains", "log_volume_from_chains", "initial_population", "population_terms", "stack_infos"]
 
@@ -24,11 +24,9 @@ def shard_chains(tree, num_chains: int):
     """
     if distributed.is_distributed():
         return distributed.place_chains(tree, num_chains)
-    devices = jax.devices()
-    if len(devices) < 2 or num_chains % len(devices):
+    sharding = distributed.chain_sharding(num_chains)
+    if sharding is None:
         return tree
-    mesh = jax.make_mesh((len(devices),), ("chains",), axis_types=(jax.sharding.AxisType.Auto,))
-    sharding = NamedSharding(mesh, PartitionSpec("chains"))
     return jax.tree.map(
         lambda a: jax.device_put(a, sharding) if getattr(a, "ndim", 0) >= 1 and a.shape[0] == num_chains else a,
         tree,
@@ -69,9 +67,7 @@ def population_terms(target, u, batch_size: int | None = None):
     what a population's memory grows with; in chunks (``jax.lax.map``) only a chunk's
     are held at once, as in the moves.
     """
-    if batch_size is None or batch_size >= u.shape[0]:
-        return jax.vmap(target.terms)(u)
-    return jax.lax.map(target.terms, u, batch_size=batch_size)
+    return chunked_vmap(target.terms, u, batch_size)
 
 
 def stack_infos(infos, fields) -> dict[str, np.ndarray]:

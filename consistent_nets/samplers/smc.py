@@ -105,8 +105,8 @@ class SMC(Sampler):
     name = "smc"
 
     def validate(self):
-        for field in ("target_ess", "min_fraction_in_set", "target_accept"):
-            check_fraction(field, getattr(self, field))
+        for name in ("target_ess", "min_fraction_in_set", "target_accept"):
+            check_fraction(name, getattr(self, name))
         check_positive_float("beta_max", self.beta_max)
         check_positive_float("jump_target", self.jump_target)
         check_positive_float("max_beta_ratio", self.max_beta_ratio)
@@ -213,14 +213,13 @@ class SMC(Sampler):
             n = int(np.sum(np.asarray(stages[name], dtype=np.int64))) if stages else 0
             return n + int(np.sum(np.asarray(getattr(final_info, name), dtype=np.int64)))
 
-        u_host = np.asarray(device_get(u))
         attrs = {
             "num_stages": len(run.infos),
             "num_grad_evals": total("num_grad_evals"),
             # vectorised NUTS builds every tree of a batch as long as its longest one
             "num_grad_evals_executed": total("num_grad_evals_executed"),
             "num_divergent": total("num_divergent"),
-            "num_distinct": count_distinct_rows(u_host.reshape(-1, u_host.shape[-1])),
+            "num_distinct": count_distinct_rows(u.reshape(-1, u.shape[-1])),
             # the in-S particles the final moves started from: a floor on real diversity
             "num_distinct_ancestors": int(np.sum(np.asarray(final_info.num_ancestors)[found])),
             "num_populations_without_draws": int(np.sum(~found)),
