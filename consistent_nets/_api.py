@@ -9,9 +9,9 @@ from numpyro.infer import Predictive
 
 from ._checks import check_int, check_key
 from ._compile import prepare
-from ._output import add_predictions, to_tree
+from ._output import add_predictions
 from ._plugin import is_consistent_site, is_prediction_site
-from ._postprocess import annotate
+from ._postprocess import user_tree
 from ._problem import Problem
 from ._target import make_target
 from ._trees import posterior_params
@@ -129,7 +129,7 @@ def sample(
     target = make_target(problem, *model_args, **model_kwargs)
     with quiet_unless_main():  # progress and warnings from process 0 only
         result = run(sampler, target, rng_key, num_samples, num_chains, bool(progress_bar) and is_main())
-        return to_tree(annotate(result, target, rng_key, symmetrize), target)
+        return user_tree(result, target, rng_key, symmetrize)
 
 
 def predict(problem, tree, *model_args, add_to_tree: bool = False, **model_kwargs):

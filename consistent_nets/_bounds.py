@@ -39,8 +39,7 @@ import numpy as np
 
 from ._api import resolve_method
 from ._checks import check_int, check_key
-from ._output import to_tree
-from ._postprocess import annotate
+from ._postprocess import user_tree
 from ._problem import Problem
 from ._target import make_target
 from .samplers.driver import run
@@ -163,7 +162,7 @@ def bound_log_volume(
     log_w = _reverse(target, u0, k_reverse, betas, step_sizes, masses, reverse_steps)
     log_w = np.asarray(log_w, dtype=np.float64)
     neg_mean, neg_se = log_volume_from_chains(log_w)  # log mean W and its SE
-    tree = to_tree(annotate(result, target, k_forward, True))
+    tree = user_tree(result, target, k_forward, True)
     return LogVolumeBounds(result.log_volume, result.log_volume_se, float(-neg_mean), float(neg_se), log_w, tree)
 
 

@@ -18,11 +18,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._output import to_tree
 from ._problem import Problem
 from .samplers.effective import LINEAGE_LAG, effective_draws, lineage_groups
 from .symmetry import symmetrize_params
 
-__all__ = ["annotate", "function_space_features", "SYMMETRIZE_SALT"]
+__all__ = ["annotate", "user_tree", "function_space_features", "SYMMETRIZE_SALT"]
 
 #: folded into the user's key for the symmetry draws, apart from the sampler's keys
 SYMMETRIZE_SALT = 0x53594D
@@ -78,3 +79,9 @@ def annotate(result, target, rng_key, symmetrize: bool):
         result.posterior = symmetrize_params(result.posterior, problem.net, key)
     result.attrs["symmetrized"] = int(bool(symmetrize and can))
     return result
+
+
+def user_tree(result, target, rng_key, symmetrize: bool):
+    """The DataTree a user gets from a sampler's result: annotated (:func:`annotate`),
+    with the target's data and spec (``cn.sample`` and ``cn.bound_log_volume`` alike)."""
+    return to_tree(annotate(result, target, rng_key, symmetrize), target)

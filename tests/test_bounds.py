@@ -26,6 +26,7 @@ def test_the_sandwich_holds_the_exact_volume(planted):
     assert truth <= bounds.upper + 4 * np.hypot(bounds.upper_se, truth_se)
     assert 0 < bounds.gap < 2 and np.all(bounds.reverse_log_weights >= 0)
     assert bounds.tree.attrs["log_volume"] == bounds.lower
+    assert "constant_data" in bounds.tree.children and bounds.tree.attrs["cn_problem"] == "Problem"  # cn.load-able
     assert "gap" in str(bounds)
 
 
