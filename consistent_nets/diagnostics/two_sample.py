@@ -30,6 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import stats
 
+from .draws import subsample
 from .report import CheckResult
 
 __all__ = ["energy_test", "reference_check", "max_ks_two_sample", "witness_statistics", "NULL"]
@@ -78,8 +79,8 @@ def reference_check(
     statistic is the largest per-feature KS distance.
     """
     k_x, k_y, k_perm = jax.random.split(rng_key, 3)
-    sub_x = _subset(k_x, len(x), max_energy)
-    sub_y = _subset(k_y, len(y), max_energy)
+    sub_x = subsample(k_x, len(x), max_energy)
+    sub_y = subsample(k_y, len(y), max_energy)
     energy, p_energy = energy_test(x[sub_x], y[sub_y], k_perm, num_permutations)
     varying = (np.ptp(x, axis=0) > 0) | (np.ptp(y, axis=0) > 0)
     ks = stats.ks_2samp(x[:, varying], y[:, varying], axis=0)
@@ -92,12 +93,6 @@ def reference_check(
         f"{energy:.3g} on {len(sub_x)} vs {len(sub_y)} (p {p_energy:.2g}, {num_permutations} permutations)"
     )
     return CheckResult("reference", largest, p_value, math.nan, True, NULL, detail)
-
-
-def _subset(rng_key, num: int, size: int) -> np.ndarray:
-    if num <= size:
-        return np.arange(num)
-    return np.sort(np.asarray(jax.random.choice(rng_key, num, (size,), replace=False)))
 
 
 def max_ks_two_sample(x: np.ndarray, y: np.ndarray) -> tuple[float, int, float]:
