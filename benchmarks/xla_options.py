@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import consistent_nets as cn  # noqa: E402
 from consistent_nets import _target  # noqa: E402
 from consistent_nets.extend import make_target  # noqa: E402
-from consistent_nets.samplers import smc  # noqa: E402
+from consistent_nets.samplers import smc_programs  # noqa: E402
 from consistent_nets.samplers.population import shard_chains  # noqa: E402
 from harness import machine_info, save_results  # noqa: E402
 from rungs import RUNGS  # noqa: E402
@@ -54,7 +54,7 @@ VARIANTS = {
 def programs(target, options, num_particles):
     """``smc``'s programs for ``target`` compiled with ``options`` (forced for every size)."""
     _target.compiler_options = lambda work: None if options is None else dict(options)
-    return smc._programs(cn.SMC(), target, num_particles)
+    return smc_programs.smc_programs(cn.SMC(), target, num_particles)
 
 
 def move(p, state, reweighted):

@@ -115,6 +115,7 @@ def sample(
     num_chains = check_int("num_chains", num_chains)
     if num_samples < num_chains:
         raise ValueError(f"num_samples ({num_samples}) must be >= num_chains ({num_chains})")
+    sampler.check_sizes(num_samples, num_chains)
     rng_key = check_key(rng_key)
     if isinstance(problem, Problem) and (model_args or model_kwargs):
         extra = [f"{len(model_args)} positional"] if model_args else []

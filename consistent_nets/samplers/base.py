@@ -40,6 +40,10 @@ class Sampler:
     def validate(self) -> None:
         """Check the configuration; raise ``ValueError`` naming the bad field."""
 
+    def check_sizes(self, num_samples: int, num_chains: int) -> None:
+        """Check ``num_samples`` and ``num_chains`` against the configuration before anything
+        compiles; raise ``ValueError`` naming the argument."""
+
     def budget(self) -> tuple[int | None, float | None]:
         """``(max_stages, max_seconds)`` for the driver; ``None`` where there is none."""
         return getattr(self, "max_stages", None), getattr(self, "max_seconds", None)

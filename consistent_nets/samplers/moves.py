@@ -13,6 +13,8 @@ import blackjax
 import jax
 import jax.numpy as jnp
 
+from .particles import mean, split_keys, total
+
 __all__ = ["MOVE_KERNELS", "MoveInfo", "chunked_vmap", "nuts_moves"]
 
 _nuts_kernel = blackjax.nuts.build_kernel()
@@ -54,6 +56,7 @@ def nuts_moves(
     restrict_to_set=False,
     batch_size: int | None = None,
     kernel: str = "nuts",
+    axis_name=None,
 ):
     """NUTS moves of every particle until they decorrelate, adapting the step size.
 
@@ -76,7 +79,9 @@ def nuts_moves(
     rejected is reversible for pi_beta restricted to S, i.e. for the prior restricted
     to S. ``max_moves`` may be traced too, so one compiled program serves both uses.
     ``batch_size`` moves particles in chunks of that size (``jax.lax.map``), bounding
-    memory for large populations; ``None`` moves them all at once.
+    memory for large populations; ``None`` moves them all at once. With ``axis_name``
+    ``u`` is this device's share of a population split over that mesh axis
+    (:mod:`.particles`): the step size, jump and counts are the whole population's.
 
     ``MoveInfo.num_grad_evals`` counts the leapfrog steps the particles' trajectories
     used; ``num_grad_evals_executed`` counts those computed, since a vectorised NUTS
@@ -109,7 +114,7 @@ def nuts_moves(
     def one_move(carry):
         key, states, h, acc_sum, grads, grads_exec, div, moves, refused = carry
         key, sub, k_length = jax.random.split(key, 3)
-        keys = jax.random.split(sub, num_particles)
+        keys = split_keys(sub, num_particles, axis_name)
         if kernel in ("hmc", "rhmc"):
             length = 2**max_num_doublings - 1
             if kernel == "rhmc":
@@ -122,23 +127,23 @@ def nuts_moves(
         new = jax.tree.map(
             lambda a, b: jnp.where(keep.reshape((-1,) + (1,) * (a.ndim - 1)), a, b), new, states
         )
-        refused = refused + jnp.sum(~keep)
-        acc = jnp.mean(info.acceptance_rate)
+        refused = refused + total(~keep, axis_name)
+        acc = mean(info.acceptance_rate, axis_name)
         h = h * jnp.exp(jnp.clip(2.0 * (acc - target_accept), -1.0, 0.5))
         return (
             key,
             new,
             h,
             acc_sum + acc,
-            grads + jnp.sum(info.num_integration_steps),
-            grads_exec + executed(info.num_integration_steps),
-            div + jnp.sum(info.is_divergent),
+            grads + total(info.num_integration_steps, axis_name),
+            grads_exec + total(executed(info.num_integration_steps), axis_name),
+            div + total(info.is_divergent, axis_name),
             moves + 1,
             refused,
         )
 
     def jump(states):
-        return jnp.mean(jnp.square((states.position - u) / scale))
+        return mean(jnp.square((states.position - u) / scale), axis_name)
 
     def keep_going(carry):
         states, moves = carry[1], carry[7]

@@ -9,6 +9,7 @@ import numpy as np
 
 from . import distributed
 from .moves import chunked_vmap
+from .particles import split_keys
 
 __all__ = ["shard_chains", "log_volume_from_chains", "initial_population", "population_terms", "stack_infos"]
 
@@ -51,9 +52,10 @@ def log_volume_from_chains(log_volumes) -> tuple[float, float]:
     return log_volume, float(np.std(z, ddof=1) / (math.sqrt(lv.size) * np.mean(z)))
 
 
-def initial_population(target, rng_key, num_particles: int, batch_size: int | None = None):
-    """``num_particles`` exact prior draws in the unconstrained space with their terms."""
-    keys = jax.random.split(rng_key, num_particles)
+def initial_population(target, rng_key, num_particles: int, batch_size: int | None = None, axis_name=None):
+    """``num_particles`` exact prior draws in the unconstrained space with their terms
+    (this device's share of a population split over ``axis_name``: see :mod:`.particles`)."""
+    keys = split_keys(rng_key, num_particles, axis_name)
     params, _ = jax.vmap(target.prior_draw)(keys)
     u = jax.vmap(target.unconstrain)(params)
     _, penalty, in_set = population_terms(target, u, batch_size)

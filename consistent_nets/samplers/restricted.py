@@ -16,6 +16,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from .particles import gather, own_share
 from .population import population_terms
 from .tempered import SMCState, mutate
 from .tempering import count_distinct, resample
@@ -35,25 +36,27 @@ class FinalInfo(NamedTuple):
     num_refused: jax.Array  # proposals refused for leaving S
 
 
-def select(rng_key, state: SMCState):
+def select(rng_key, state: SMCState, axis_name=None):
     """The in-S particles resampled to the population size, the number of distinct ones,
-    the key for the moves and each new particle's parent index."""
+    the key for the moves and each new particle's parent index (``axis_name``: see
+    :mod:`.particles`)."""
     k_resample, k_move = jax.random.split(rng_key)
+    in_set = gather(state.in_set, axis_name)  # the whole population's
     # a population with no particle in S passes through (the driver drops its draws)
-    log_weights = jnp.where(state.in_set | ~jnp.any(state.in_set), 0.0, -jnp.inf)
-    ancestors = resample(k_resample, log_weights)
-    u = state.u[ancestors]
-    return u, count_distinct(u), k_move, ancestors
+    log_weights = jnp.where(in_set | ~jnp.any(in_set), 0.0, -jnp.inf)
+    ancestors = own_share(resample(k_resample, log_weights), state.u.shape[0], axis_name)
+    u = gather(state.u, axis_name)[ancestors]
+    return u, count_distinct(u, axis_name), k_move, ancestors
 
 
-def update(target, state: SMCState, num_ancestors, moved, batch_size=None) -> tuple[SMCState, FinalInfo]:
+def update(target, state: SMCState, num_ancestors, moved, batch_size=None, axis_name=None) -> tuple[SMCState, FinalInfo]:
     u, step_size, move = moved
     _, penalty, in_set = population_terms(target, u, batch_size)
     new = state._replace(u=u, penalty=penalty, in_set=in_set, step_size=step_size, done=jnp.asarray(True))
     info = FinalInfo(
         acceptance=move.acceptance,
         num_moves=move.num_moves,
-        num_distinct=count_distinct(u),
+        num_distinct=count_distinct(u, axis_name),
         num_ancestors=num_ancestors,
         jump=move.jump,
         num_grad_evals=move.num_grad_evals,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -20,13 +19,13 @@ import numpy as np
 
 from .._checks import check_fraction, check_int, check_positive_float
 from .._trees import count_distinct_rows
-from . import restricted, tempered
+from . import tempered
 from .base import Sampler
-from .distributed import device_get, per_device
+from .distributed import device_get
 from .moves import MOVE_KERNELS
-from .population import log_volume_from_chains, shard_chains, stack_infos
+from .population import log_volume_from_chains, stack_infos
 from .result import Infeasible, Result
-from .tempering import population_scale
+from .smc_programs import particle_mesh, place_keys, smc_programs
 
 __all__ = ["SMC"]
 
@@ -81,6 +80,13 @@ class SMC(Sampler):
     batch_size : int, optional
         Move particles in chunks of this size to bound memory on large populations
         or networks (default: all particles of a chain at once).
+    split_particles : bool
+        Split every population's particles over all devices (of all processes) instead
+        of placing whole populations on devices (default False): for a population too
+        large for one device. The devices meet once per move and at each resampling
+        (``N x dim`` positions gathered); the draws are those of the unsplit run up to
+        the rounding of sums. The population size must be a multiple of the number of
+        devices. See :mod:`consistent_nets.samplers.particles`.
     feasibility_probe : bool
         Before tempering, refuse an S that looks empty within seconds (default True;
         see :mod:`consistent_nets.samplers.feasibility`).
@@ -101,6 +107,7 @@ class SMC(Sampler):
     max_seconds: float | None = None
     num_particles: int | None = None
     batch_size: int | None = None
+    split_particles: bool = False
     feasibility_probe: bool = field(default=True, compare=False)  # not part of the compiled programs' keys
     name = "smc"
 
@@ -124,17 +131,29 @@ class SMC(Sampler):
             check_int("num_particles", self.num_particles, minimum=2)
         if self.batch_size is not None:
             check_int("batch_size", self.batch_size)
+        if not isinstance(self.split_particles, bool):
+            raise ValueError(f"split_particles must be True or False, got {self.split_particles!r}")
 
-    # -- driver hooks -------------------------------------------------------------------
-    def start(self, target, rng_key, num_samples, num_chains):
+    def check_sizes(self, num_samples, num_chains):
         num_particles = self.num_particles or num_samples // num_chains
         if num_particles < 2:
             raise ValueError(f"num_samples must give >= 2 particles per chain, got {num_particles}")
+        if self.split_particles and num_particles % jax.device_count():
+            raise ValueError(
+                f"num_particles ({num_particles} per population) must be a multiple of the "
+                f"{jax.device_count()} devices its particles are split over (split_particles=True)"
+            )
+        return num_particles
+
+    # -- driver hooks -------------------------------------------------------------------
+    def start(self, target, rng_key, num_samples, num_chains):
+        num_particles = self.check_sizes(num_samples, num_chains)
         k_init, k_run, k_final = jax.random.split(rng_key, 3)
-        programs = per_device(_programs(self, target, num_particles))  # over processes: shard_map
-        states = programs["init"](shard_chains(jax.random.split(k_init, num_chains), num_chains))
-        chain_keys = shard_chains(jax.random.split(k_run, num_chains), num_chains)
-        return _Run(target, programs, states, chain_keys, k_final, num_chains, [])
+        mesh = particle_mesh() if self.split_particles else None
+        programs = smc_programs(self, target, num_particles, mesh)
+        states = programs["init"](place_keys(jax.random.split(k_init, num_chains), num_chains, mesh))
+        chain_keys = place_keys(jax.random.split(k_run, num_chains), num_chains, mesh)
+        return _Run(target, programs, states, chain_keys, k_final, num_chains, [], mesh)
 
     def stop(self, run):
         return "done" if bool(np.all(device_get(run.states.done))) else None
@@ -181,7 +200,7 @@ class SMC(Sampler):
                 float(log_volume_from_chains(log_z)[0]),
             )
         p = run.programs
-        u, num_ancestors, k_move, parents = p["select"](shard_chains(jax.random.split(run.k_final, num_chains), num_chains), states)
+        u, num_ancestors, k_move, parents = p["select"](place_keys(jax.random.split(run.k_final, num_chains), num_chains, run.mesh), states)
         run.ancestors.append(np.asarray(device_get(parents)))
         moved = p["mutate"](k_move, u, states.beta, states.step_size, True, self.final_moves)
         final, final_info = p["final"](states, num_ancestors, moved)
@@ -263,33 +282,8 @@ class SMC(Sampler):
 class _Run:
     """Host-side record of one ``smc`` run: compiled programs, populations, stage infos."""
 
-    def __init__(self, target, programs, states, chain_keys, k_final, num_chains, infos):
-        self.target, self.programs, self.states = target, programs, states
+    def __init__(self, target, programs, states, chain_keys, k_final, num_chains, infos, mesh):
+        self.target, self.programs, self.states, self.mesh = target, programs, states, mesh
         self.chain_keys, self.k_final, self.num_chains, self.infos = chain_keys, k_final, num_chains, infos
         self.ancestors = []  # (chain, N) parent indices of every resampling, the final one last
         self.schedule = []  # per stage: (beta, step size, inverse mass (chain, dim), active)
-
-
-def _programs(config: SMC, target, num_particles: int) -> dict:
-    """The kernels' pieces, vectorised over populations and compiled once per shape.
-
-    ``mutate`` (the NUTS moves, nearly all of the compile time) serves both kernels;
-    programs are shared across problems that differ only in their data (``Target.jit``).
-    """
-    on_chains = partial(jax.vmap, in_axes=(0, 0, 0, 0, None, None))
-    return {
-        "init": target.jit(
-            lambda t: jax.vmap(partial(tempered.init, t, config, num_particles=num_particles)),
-            ("smc-init", config, num_particles),
-        ),
-        "fold": jax.jit(jax.vmap(jax.random.fold_in, in_axes=(0, None))),
-        "scale": jax.jit(jax.vmap(population_scale)),
-        "reweight": target.jit(lambda t: jax.vmap(partial(tempered.reweight, config)), ("smc-reweight", config)),
-        "mutate": target.jit(lambda t: on_chains(partial(tempered.mutate, t, config)), ("smc-mutate", config)),
-        "update": target.jit(lambda t: jax.vmap(partial(tempered.update, t, config)), ("smc-update", config)),
-        "select": target.jit(lambda t: jax.vmap(restricted.select), ("smc-select",)),
-        "final": target.jit(
-            lambda t: jax.vmap(partial(restricted.update, t, batch_size=config.batch_size)),
-            ("smc-final", config.batch_size),
-        ),
-    }

@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 
 from .moves import MoveInfo, nuts_moves
+from .particles import gather, mean, own_share
 from .population import initial_population, population_terms
 from .tempering import count_distinct, log_mean_exp, next_beta, population_scale, relative_ess, resample
 
@@ -70,9 +71,10 @@ class Reweighted(NamedTuple):
     ancestors: jax.Array  # (N,) index of each resampled particle's parent
 
 
-def init(target, config, rng_key, num_particles: int) -> SMCState:
-    """``num_particles`` exact prior draws at ``beta = 0``."""
-    u, penalty, in_set = initial_population(target, rng_key, num_particles, config.batch_size)
+def init(target, config, rng_key, num_particles: int, axis_name=None) -> SMCState:
+    """``num_particles`` exact prior draws at ``beta = 0`` (this device's share of them
+    when the population is split over ``axis_name``; see :mod:`.particles`)."""
+    u, penalty, in_set = initial_population(target, rng_key, num_particles, config.batch_size, axis_name)
     return SMCState(
         u=u,
         penalty=penalty,
@@ -81,22 +83,25 @@ def init(target, config, rng_key, num_particles: int) -> SMCState:
         log_z=jnp.zeros(()),
         step_size=jnp.asarray(0.5),
         log_weights=jnp.zeros(num_particles),
-        done=jnp.mean(in_set) >= config.min_fraction_in_set,
+        done=mean(in_set, axis_name) >= config.min_fraction_in_set,
     )
 
 
-def reweight(config, rng_key, state: SMCState) -> Reweighted:
+def reweight(config, rng_key, state: SMCState, axis_name=None) -> Reweighted:
     """Next beta (ESS bisection, capped ratio), incremental weights, systematic resampling."""
     k_resample, k_move = jax.random.split(rng_key)
-    beta = next_beta(state.beta, state.penalty, config.target_ess, config.beta_max)
+    penalty = gather(state.penalty, axis_name)  # the whole population's
+    beta = next_beta(state.beta, penalty, config.target_ess, config.beta_max)
     beta = jnp.where(state.beta > 0, jnp.minimum(beta, state.beta * config.max_beta_ratio), beta)
-    log_weights = -(beta - state.beta) * state.penalty
-    ancestors = resample(k_resample, log_weights)
-    u = state.u[ancestors]
-    return Reweighted(beta, log_weights, u, count_distinct(u), k_move, ancestors)
+    log_weights = -(beta - state.beta) * penalty
+    n = state.u.shape[0]
+    ancestors = own_share(resample(k_resample, log_weights), n, axis_name)
+    u = gather(state.u, axis_name)[ancestors]
+    own = own_share(log_weights, n, axis_name)
+    return Reweighted(beta, own, u, count_distinct(u, axis_name), k_move, ancestors)
 
 
-def mutate(target, config, rng_key, u, beta, step_size, restrict_to_set, max_moves):
+def mutate(target, config, rng_key, u, beta, step_size, restrict_to_set, max_moves, axis_name=None):
     """NUTS (or HMC) moves of every particle at ``beta`` until they decorrelate.
 
     ``restrict_to_set`` and ``max_moves`` may be traced, so one compiled program serves
@@ -108,7 +113,7 @@ def mutate(target, config, rng_key, u, beta, step_size, restrict_to_set, max_mov
         lambda x: target.tempered_logdensity(x, beta),
         target.in_set,
         step_size,
-        population_scale(u),
+        population_scale(u, axis_name=axis_name),
         min_moves=config.min_moves,
         max_moves=max_moves,
         jump_target=config.jump_target,
@@ -117,22 +122,24 @@ def mutate(target, config, rng_key, u, beta, step_size, restrict_to_set, max_mov
         restrict_to_set=restrict_to_set,
         batch_size=config.batch_size,
         kernel=config.kernel,
+        axis_name=axis_name,
     )
 
 
-def update(target, config, state: SMCState, reweighted: Reweighted, moved) -> tuple[SMCState, StageInfo]:
+def update(target, config, state: SMCState, reweighted: Reweighted, moved, axis_name=None) -> tuple[SMCState, StageInfo]:
     """The new state after the moves; a population that was already done is unchanged."""
     u, step_size, move = moved
     move: MoveInfo
     _, penalty, in_set = population_terms(target, u, config.batch_size)
-    fraction = jnp.mean(in_set)
+    fraction = mean(in_set, axis_name)
     beta = reweighted.beta
+    log_weights = gather(reweighted.log_weights, axis_name)
     new = SMCState(
         u=u,
         penalty=penalty,
         in_set=in_set,
         beta=beta,
-        log_z=state.log_z + log_mean_exp(reweighted.log_weights),
+        log_z=state.log_z + log_mean_exp(log_weights),
         step_size=step_size,
         log_weights=reweighted.log_weights,
         done=(fraction >= config.min_fraction_in_set) | (beta >= config.beta_max),
@@ -141,11 +148,11 @@ def update(target, config, state: SMCState, reweighted: Reweighted, moved) -> tu
     new = jax.tree.map(lambda a, b: jnp.where(active, a, b), new, state)
     info = StageInfo(
         beta=new.beta,
-        ess=relative_ess(reweighted.log_weights),
+        ess=relative_ess(log_weights),
         acceptance=move.acceptance,
         step_size=step_size,
         fraction_in_set=fraction,
-        num_distinct=count_distinct(u),
+        num_distinct=count_distinct(u, axis_name),
         num_moves=move.num_moves,
         num_grad_evals=jnp.where(active, move.num_grad_evals, 0),
         num_grad_evals_executed=jnp.where(active, move.num_grad_evals_executed, 0),

@@ -2,7 +2,8 @@
 
 Everything here works on one population (``(num_particles, dim)`` positions, or
 ``(num_particles,)`` penalties and log weights); the samplers ``vmap`` it over
-independent populations. The ESS is BlackJAX's; resampling is BlackJAX's systematic
+independent populations. ``axis_name``: see :mod:`.particles` (the others take the
+whole population's log weights, gathered by the caller). The ESS is BlackJAX's; resampling is BlackJAX's systematic
 resampler.
 """
 
@@ -13,6 +14,8 @@ import jax.numpy as jnp
 from blackjax.smc import resampling
 from blackjax.smc.ess import ess
 from jax.scipy.special import logsumexp
+
+from .particles import gather, population_size, total
 
 __all__ = [
     "relative_ess",
@@ -64,16 +67,21 @@ def resample(rng_key, log_weights: jax.Array) -> jax.Array:
     return resampling.systematic(rng_key, jax.nn.softmax(log_weights), n)
 
 
-def count_distinct(u: jax.Array) -> jax.Array:
-    """Number of distinct rows of ``u`` (exact equality, via a fixed random projection)."""
+def count_distinct(u: jax.Array, axis_name=None) -> jax.Array:
+    """Number of distinct rows of ``u`` (exact equality, via a fixed random projection);
+    of the whole population when its particles are split over ``axis_name``."""
     direction = jax.random.normal(jax.random.key(17), (u.shape[1],), dtype=u.dtype)
-    keys = jnp.sort(u @ direction)
+    keys = jnp.sort(gather(u @ direction, axis_name))
     return 1 + jnp.sum(keys[1:] != keys[:-1])
 
 
-def population_scale(u: jax.Array, floor: float = 1e-6) -> jax.Array:
+def population_scale(u: jax.Array, floor: float = 1e-6, axis_name=None) -> jax.Array:
     """Diagonal inverse mass matrix: per-coordinate variance of the population."""
-    return jnp.maximum(jnp.var(u, axis=0), floor)
+    if axis_name is None:
+        return jnp.maximum(jnp.var(u, axis=0), floor)
+    n = population_size(u.shape[0], axis_name)
+    centre = total(u, axis_name, axis=0) / n
+    return jnp.maximum(total(jnp.square(u - centre), axis_name, axis=0) / n, floor)
 
 
 def log_mean_exp(x: jax.Array) -> jax.Array:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 
@@ -23,6 +24,8 @@ def cases(cn):
         "xor-smc": (cn.Problem(cn.MLP([2, 3, 1]), *xor, box, margin), small, 32, 3),
         "moons-smc": (cn.Problem(cn.MLP([2, 6, 1]), *moons, box, margin), small, 48, 4),
         "xor-rejection": (cn.Problem(cn.MLP([2, 3, 1]), *xor, box, margin), cn.Rejection(chunk_size=512), 40, 5),
+        # every population's particles split over the devices of both processes
+        "xor-smc-split": (cn.Problem(cn.MLP([2, 3, 1]), *xor, box, margin), replace(small, split_particles=True), 32, 6),
     }
 
 
@@ -32,7 +35,7 @@ def main(argv=None):
     parser.add_argument("--num-processes", type=int, default=1)
     parser.add_argument("--process-id", type=int, default=0)
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--cases", default="xor-smc,moons-smc,xor-rejection")
+    parser.add_argument("--cases", default="xor-smc,moons-smc,xor-rejection,xor-smc-split")
     args = parser.parse_args(argv)
 
     import jax

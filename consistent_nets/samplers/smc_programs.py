@@ -1,0 +1,113 @@
+"""The compiled pieces of ``smc``: vectorised over populations, on one device or several.
+
+Every piece is a kernel function of :mod:`.tempered` or :mod:`.restricted`, ``vmap``-ed
+over independent populations and compiled once per shape (shared across problems that
+differ only in their data, ``Target.jit``). How they meet the devices:
+
+* by default the chain axis is what is split: populations are placed over the devices
+  (:func:`.population.shard_chains`; over processes, each program runs under
+  ``shard_map`` per device, :func:`.distributed.per_device`);
+* with ``cn.SMC(split_particles=True)`` every population's particles are split over all
+  devices (of all processes) instead: each program runs under :func:`jax.shard_map`
+  over a one-axis mesh ``"particles"``, with the kernels' collectives on that axis
+  (:mod:`.particles`). Per-particle arrays are split along their particle axis, the
+  rest (beta, log Z, step size, per-stage records) is the same on every device.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import numpy as np
+from jax.sharding import NamedSharding, PartitionSpec
+
+from . import distributed, restricted, tempered
+from .moves import MoveInfo
+from .particles import AXIS
+from .population import shard_chains
+from .tempering import population_scale
+
+__all__ = ["smc_programs", "particle_mesh", "place_keys"]
+
+_SPLIT = PartitionSpec(None, AXIS)  # (chain, particle, ...)
+_SAME = PartitionSpec()
+_STATE = tempered.SMCState(*(_SPLIT if f in ("u", "penalty", "in_set", "log_weights") else _SAME for f in tempered.SMCState._fields))
+_REWEIGHTED = tempered.Reweighted(*(_SPLIT if f in ("log_weights", "u", "ancestors") else _SAME for f in tempered.Reweighted._fields))
+_MOVED = (_SPLIT, _SAME, MoveInfo(*(_SAME for _ in MoveInfo._fields)))
+_SPECS = {  # name: (in_specs, out_specs)
+    "init": ((_SAME,), _STATE),
+    "reweight": ((_SAME, _STATE), _REWEIGHTED),
+    "mutate": ((_SAME, _SPLIT, _SAME, _SAME, _SAME, _SAME), _MOVED),
+    "update": ((_STATE, _REWEIGHTED, _MOVED), (_STATE, _SAME)),
+    "select": ((_SAME, _STATE), (_SPLIT, _SAME, _SAME, _SPLIT)),
+    "final": ((_STATE, _SAME, _MOVED), (_STATE, _SAME)),
+}
+
+
+def particle_mesh():
+    """The devices of every process on one mesh axis, ``"particles"`` (``None`` with one device)."""
+    if jax.device_count() < 2:
+        return None
+    return jax.make_mesh((jax.device_count(),), (AXIS,), axis_types=(jax.sharding.AxisType.Auto,))
+
+
+def place_keys(keys, num_chains: int, mesh):
+    """Per-population keys where the programs want them: split over the devices with the
+    chains, or the same on every device (of every process) when the particles are split."""
+    if mesh is None:
+        return shard_chains(keys, num_chains)
+    if not distributed.is_distributed():
+        return keys
+    data = np.asarray(jax.random.key_data(keys))
+    placed = jax.make_array_from_callback(data.shape, NamedSharding(mesh, _SAME), lambda index: data[index])
+    return jax.random.wrap_key_data(placed, impl=jax.random.key_impl(keys))
+
+
+def smc_programs(config, target, num_particles: int, mesh=None) -> dict:
+    """The kernels' pieces for ``num_particles`` particles per population.
+
+    ``mutate`` (the NUTS moves, nearly all of the compile time) serves both kernels.
+    ``mesh`` (from :func:`particle_mesh`) splits each population over its devices;
+    ``num_particles`` is then the whole population and must be a multiple of the
+    number of devices (checked by ``SMC.check_sizes`` before anything compiles).
+    """
+    axis = None if mesh is None else AXIS
+    n_local = num_particles if mesh is None else num_particles // mesh.size
+    split = ("split", mesh.size) if mesh is not None else ()
+    on_chains = partial(jax.vmap, in_axes=(0, 0, 0, 0, None, None))
+    programs = {
+        "init": target.jit(
+            lambda t: jax.vmap(partial(tempered.init, t, config, num_particles=n_local, axis_name=axis)),
+            ("smc-init", config, n_local, *split),
+        ),
+        "reweight": target.jit(
+            lambda t: jax.vmap(partial(tempered.reweight, config, axis_name=axis)), ("smc-reweight", config, *split)
+        ),
+        "mutate": target.jit(
+            lambda t: on_chains(partial(tempered.mutate, t, config, axis_name=axis)), ("smc-mutate", config, *split)
+        ),
+        "update": target.jit(
+            lambda t: jax.vmap(partial(tempered.update, t, config, axis_name=axis)), ("smc-update", config, *split)
+        ),
+        "select": target.jit(lambda t: jax.vmap(partial(restricted.select, axis_name=axis)), ("smc-select", *split)),
+        "final": target.jit(
+            lambda t: jax.vmap(partial(restricted.update, t, batch_size=config.batch_size, axis_name=axis)),
+            ("smc-final", config.batch_size, *split),
+        ),
+    }
+    if mesh is None:
+        programs = distributed.per_device(programs)  # over processes: shard_map per device
+    else:
+        programs = {name: _over_particles(fn, mesh, *_SPECS[name]) for name, fn in programs.items()}
+    return programs | {
+        "fold": jax.jit(jax.vmap(jax.random.fold_in, in_axes=(0, None))),
+        "scale": jax.jit(jax.vmap(population_scale)),
+    }
+
+
+def _over_particles(program, mesh, in_specs, out_specs):
+    """``program`` (from ``Target.jit``) under ``shard_map`` over the particle axis, its
+    compiler options on the outer ``jax.jit`` (JAX refuses them on a nested one)."""
+    fn = jax.shard_map(program.unjitted, mesh=mesh, in_specs=in_specs, out_specs=out_specs, check_vma=False)
+    return jax.jit(fn, compiler_options=program.compiler_options)
