@@ -22,13 +22,14 @@ from peers.blackjax_smc import FIXED, TUNED, run_blackjax_smc, tiny as tiny_blac
 
 __all__ = ["ALL_METHODS", "LIBRARY_METHODS", "PEER_METHODS", "run_method", "diagnose_record", "method_key"]
 
-#: ``smc-hmc`` is ``cn.SMC(kernel="hmc")``: the default SMC with plain-HMC moves
-LIBRARY_METHODS = ("rejection", "sgd", "anneal", "smc", "smc-hmc")
+#: ``smc-hmc`` is ``cn.SMC(kernel="hmc")``: the default SMC with plain-HMC moves;
+#: ``smc-rhmc`` is ``cn.SMC(kernel="rhmc")``: HMC of a random length per move
+LIBRARY_METHODS = ("rejection", "sgd", "anneal", "smc", "smc-hmc", "smc-rhmc")
 PEER_METHODS = ("blackjax-fixed", "blackjax-tuned", "nested")
-ALL_METHODS = ("rejection", "sgd", "anneal", "smc") + PEER_METHODS + ("smc-hmc",)
+ALL_METHODS = ("rejection", "sgd", "anneal", "smc") + PEER_METHODS + ("smc-hmc", "smc-rhmc")
 #: fixed per-method seed offsets: the same rung seed gives every method its own stream,
-#: except that both SMC move kernels start from the same stream (a paired comparison)
-_SEED_OFFSET = {name: i for i, name in enumerate(ALL_METHODS)} | {"smc-hmc": 3}
+#: except that the SMC move kernels start from the same stream (a paired comparison)
+_SEED_OFFSET = {name: i for i, name in enumerate(ALL_METHODS)} | {"smc-hmc": 3, "smc-rhmc": 3}
 
 
 def method_key(seed: int, method: str) -> jax.Array:
@@ -51,8 +52,8 @@ def _library_sampler(method, rejection_seconds, tiny):
         return cn.Rejection(max_draws=2**40, max_seconds=rejection_seconds)
     if method == "sgd" and tiny:
         return cn.SGD(max_steps=500)
-    if method == "smc-hmc":
-        return cn.SMC(kernel="hmc")
+    if method in ("smc-hmc", "smc-rhmc"):
+        return cn.SMC(kernel=method.removeprefix("smc-"))
     return method
 
 

@@ -22,7 +22,7 @@ from harness import read_results  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 RUNG_ORDER = ["xor", "moons", "digits", "teacher", "random-labels"]
-METHOD_ORDER = ["rejection", "sgd", "anneal", "smc", "smc-hmc", "blackjax-fixed", "blackjax-tuned", "nested"]
+METHOD_ORDER = ["rejection", "sgd", "anneal", "smc", "smc-hmc", "smc-rhmc", "blackjax-fixed", "blackjax-tuned", "nested"]
 
 
 def fmt(value, spec=".3g", missing="–"):

@@ -251,3 +251,14 @@ def test_gpu_script_tiny_on_cpu(tmp_path):
     assert two[0]["bytes_gathered"] > 0
     memory = load(tmp_path / "gpu-particles-tiny.json")["records"]
     assert {r["num_particles"] for r in memory} == {64, 256}
+
+
+@pytest.mark.slow
+def test_split_particles_tiny(tmp_path):
+    run_script("split_particles.py", "--tiny", "--out", tmp_path)
+    records = load(tmp_path / "split-particles-tiny.json")["records"]
+    memory = [r for r in records if r["kind"] == "memory"]
+    assert {(r["num_particles"], r["split"]) for r in memory} == {(n, s) for n in (64, 256) for s in (False, True)}
+    assert all(r["peak_mb"] > 0 and set(r["programs"]) == {"init", "reweight", "mutate", "update"} for r in memory)
+    timed = [r for r in records if r["kind"] == "time"]
+    assert [r["split"] for r in timed] == [False, True] and all(r["second_call_s"] > 0 for r in timed)

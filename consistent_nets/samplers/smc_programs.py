@@ -16,6 +16,7 @@ differ only in their data, ``Target.jit``). How they meet the devices:
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from functools import partial
 
 import jax
@@ -107,7 +108,24 @@ def smc_programs(config, target, num_particles: int, mesh=None) -> dict:
 
 
 def _over_particles(program, mesh, in_specs, out_specs):
-    """``program`` (from ``Target.jit``) under ``shard_map`` over the particle axis, its
-    compiler options on the outer ``jax.jit`` (JAX refuses them on a nested one)."""
-    fn = jax.shard_map(program.unjitted, mesh=mesh, in_specs=in_specs, out_specs=out_specs, check_vma=False)
-    return jax.jit(fn, compiler_options=program.compiler_options)
+    """``program`` (from ``Target.jit``: ``partial(jitted, data)``) under ``shard_map`` over
+    the particle axis, the data passed to every device whole; its compiler options on the
+    outer ``jax.jit`` (JAX refuses them on a nested one). Compiled once per program and
+    mesh, so a second ``cn.sample`` (or another dataset of the same shapes) reuses it."""
+    jitted, data = program.func, program.args
+    key = (jitted, mesh)
+    fn = _SPLIT_PROGRAMS.get(key)
+    if fn is None:
+        specs = (_SAME,) * len(data) + tuple(in_specs)
+        inner = jax.shard_map(jitted.__wrapped__, mesh=mesh, in_specs=specs, out_specs=out_specs, check_vma=False)
+        fn = _SPLIT_PROGRAMS[key] = jax.jit(inner, compiler_options=program.compiler_options)
+        while len(_SPLIT_PROGRAMS) > _SPLIT_PROGRAMS_MAX:
+            _SPLIT_PROGRAMS.popitem(last=False)
+    if distributed.is_distributed():  # host values: the same on every process, replicated over the mesh
+        data = jax.tree.map(np.asarray, data)
+    return partial(fn, *data)
+
+
+#: compiled split programs by (program, mesh), least recently made first
+_SPLIT_PROGRAMS: OrderedDict = OrderedDict()
+_SPLIT_PROGRAMS_MAX = 64
