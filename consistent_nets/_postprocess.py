@@ -29,20 +29,36 @@ __all__ = ["annotate", "user_tree", "function_space_features", "SYMMETRIZE_SALT"
 SYMMETRIZE_SALT = 0x53594D
 #: fixed probe inputs: the same features for every run of a problem
 _PROBE_KEY = 0
+#: draws whose features are computed at once (bounds the network's activations in memory)
+FEATURE_CHUNK = 4096
 
 
 def function_space_features(target, posterior: dict) -> np.ndarray:
-    """Outputs ``(chain, draw, feature)`` of every draw at the data (and probes for a Problem)."""
+    """Outputs ``(chain, draw, feature)`` of every draw at the data (and probes for a Problem).
+
+    Computed ``FEATURE_CHUNK`` draws at a time (the last chunk padded to that size, so
+    one compiled program serves every chunk): the activations held at once are a chunk's.
+    """
     shape = next(iter(posterior.values())).shape[:2]
-    params = {k: jnp.asarray(np.asarray(v).reshape((-1,) + v.shape[2:])) for k, v in posterior.items()}
+    params = {k: np.asarray(v).reshape((-1,) + v.shape[2:]) for k, v in posterior.items()}
     problem = target.problem
     # compiled once per problem structure (Target.jit), not once per call
     if isinstance(problem, Problem):
         X = jnp.asarray(problem.probe_points(jax.random.key(_PROBE_KEY)))
-        f = target.jit(lambda t: jax.vmap(t.problem.net.apply, in_axes=(0, None)), ("net-outputs",))(params, X)
+        outputs = target.jit(lambda t: jax.vmap(t.problem.net.apply, in_axes=(0, None)), ("net-outputs",))
+        fn = lambda p: outputs(p, X)  # noqa: E731
     else:
-        f = target.jit(lambda t: jax.vmap(t.consistency_outputs), ("consistency-outputs",))(params)
-    f = np.asarray(f, dtype=np.float64)
+        fn = target.jit(lambda t: jax.vmap(t.consistency_outputs), ("consistency-outputs",))
+    num_draws = int(np.prod(shape))
+    if num_draws <= FEATURE_CHUNK:
+        f = np.asarray(fn(params), dtype=np.float64)
+    else:
+        parts = []
+        for start in range(0, num_draws, FEATURE_CHUNK):
+            rows = np.minimum(np.arange(start, start + FEATURE_CHUNK), num_draws - 1)  # the last chunk padded
+            part = np.asarray(fn({k: v[rows] for k, v in params.items()}), dtype=np.float64)
+            parts.append(part[: min(FEATURE_CHUNK, num_draws - start)])
+        f = np.concatenate(parts)
     return f.reshape(shape + (-1,))
 
 

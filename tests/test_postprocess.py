@@ -35,6 +35,20 @@ def test_every_method_reports_its_effective_draws(xor_problem, xor_rejection, xo
     assert lineage.shape == (4, 500) and np.unique(lineage[0]).size < 500
 
 
+def test_features_in_chunks_are_the_features(xor_problem, xor_smc, monkeypatch):
+    """Large samples' function-space features are computed a chunk at a time (the last
+    chunk padded): the same values as all at once, in the same order."""
+    from consistent_nets import _postprocess
+    from consistent_nets.extend import make_target
+
+    target = make_target(xor_problem)
+    posterior = {k: xor_smc.posterior[k].values for k in target.site_shapes}
+    whole = _postprocess.function_space_features(target, posterior)
+    monkeypatch.setattr(_postprocess, "FEATURE_CHUNK", 300)  # 2000 draws: 6 full chunks and 200 rows
+    np.testing.assert_allclose(_postprocess.function_space_features(target, posterior), whole, rtol=1e-6, atol=1e-6)
+    assert whole.shape == (4, 500, 4 + 16)
+
+
 def test_lineage_groups_follow_parents_back():
     parents = [np.array([[0, 0, 1, 3]]), np.array([[2, 2, 0, 1]])]  # oldest first
     np.testing.assert_array_equal(lineage_groups(parents, 1), [[2, 2, 0, 1]])
