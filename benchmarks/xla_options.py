@@ -58,7 +58,8 @@ def programs(target, options, num_particles):
 
 
 def move(p, state, reweighted):
-    out = p["mutate"](reweighted.move_key, reweighted.u, reweighted.beta, state.step_size, False, cn.SMC().max_moves)
+    out = p["mutate"](reweighted.move_key, reweighted.u, reweighted.beta, state.step_size, False, cn.SMC().max_moves,
+                     cn.SMC().jump_target)
     jax.block_until_ready(out)
     return int(np.sum(np.asarray(out[2].num_moves)))
 

@@ -6,7 +6,7 @@ them back to full size and rejuvenates them with NUTS moves that refuse to leave
 ``pi_beta``-reversible kernel with moves out of S rejected is reversible for ``pi_beta``
 restricted to S, which is the prior restricted to S. So every returned particle is in
 S and duplicates from the resampling are moved apart (at most ``final_moves`` moves,
-stopping once ``jump_target`` is reached). Beta and ``log Z_beta`` stay as they were.
+stopping once ``final_jump_target`` is reached). Beta and ``log Z_beta`` stay as they were.
 """
 
 from __future__ import annotations
@@ -70,5 +70,6 @@ def update(target, state: SMCState, num_ancestors, moved, batch_size=None, axis_
 def step(target, config, rng_key, state: SMCState) -> tuple[SMCState, FinalInfo]:
     """The final phase of one population: ``update(mutate(select(state)))``."""
     u, num_ancestors, k_move, _ = select(rng_key, state)
-    moved = mutate(target, config, k_move, u, state.beta, state.step_size, True, config.final_moves)
+    moved = mutate(target, config, k_move, u, state.beta, state.step_size, True, config.final_moves,
+                   config.final_jump_target)
     return update(target, state, num_ancestors, moved, config.batch_size)

@@ -53,7 +53,10 @@ class SMC(Sampler):
         counts as decorrelated (default 0.3).
     final_moves : int
         Most restricted NUTS moves for the final population (default 12); at least
-        ``min_moves``, stopping once ``jump_target`` is reached.
+        ``min_moves``, stopping once ``final_jump_target`` is reached.
+    final_jump_target : float
+        ``jump_target`` of the final phase, which moves the resampled copies of the
+        in-S particles apart (default 0.3).
     max_tree_depth : int
         NUTS maximum number of doublings (default 6: at most 63 leapfrog steps).
     kernel : {"nuts", "hmc", "rhmc"}
@@ -100,6 +103,7 @@ class SMC(Sampler):
     max_moves: int = 12
     jump_target: float = 0.3
     final_moves: int = 12
+    final_jump_target: float = 0.3
     max_tree_depth: int = 6
     kernel: str = "nuts"
     target_accept: float = 0.8
@@ -116,6 +120,7 @@ class SMC(Sampler):
             check_fraction(name, getattr(self, name))
         check_positive_float("beta_max", self.beta_max)
         check_positive_float("jump_target", self.jump_target)
+        check_positive_float("final_jump_target", self.final_jump_target)
         check_positive_float("max_beta_ratio", self.max_beta_ratio)
         if self.max_beta_ratio <= 1:
             raise ValueError(f"max_beta_ratio must be > 1, got {self.max_beta_ratio!r}")
@@ -161,7 +166,7 @@ class SMC(Sampler):
     def advance(self, run, stage):
         p = run.programs
         r = p["reweight"](p["fold"](run.chain_keys, stage), run.states)
-        moved = p["mutate"](r.move_key, r.u, r.beta, run.states.step_size, False, self.max_moves)
+        moved = p["mutate"](r.move_key, r.u, r.beta, run.states.step_size, False, self.max_moves, self.jump_target)
         run.states, info = p["update"](run.states, r, moved)
         info = device_get(info)
         run.infos.append(info)
@@ -202,7 +207,7 @@ class SMC(Sampler):
         p = run.programs
         u, num_ancestors, k_move, parents = p["select"](place_keys(jax.random.split(run.k_final, num_chains), num_chains, run.mesh), states)
         run.ancestors.append(np.asarray(device_get(parents)))
-        moved = p["mutate"](k_move, u, states.beta, states.step_size, True, self.final_moves)
+        moved = p["mutate"](k_move, u, states.beta, states.step_size, True, self.final_moves, self.final_jump_target)
         final, final_info = p["final"](states, num_ancestors, moved)
         return self._result(run, final, device_get(final_info), chain_log_volume, fraction, stop_reason)
 

@@ -39,7 +39,7 @@ _MOVED = (_SPLIT, _SAME, MoveInfo(*(_SAME for _ in MoveInfo._fields)))
 _SPECS = {  # name: (in_specs, out_specs)
     "init": ((_SAME,), _STATE),
     "reweight": ((_SAME, _STATE), _REWEIGHTED),
-    "mutate": ((_SAME, _SPLIT, _SAME, _SAME, _SAME, _SAME), _MOVED),
+    "mutate": ((_SAME, _SPLIT, _SAME, _SAME, _SAME, _SAME, _SAME), _MOVED),
     "update": ((_STATE, _REWEIGHTED, _MOVED), (_STATE, _SAME)),
     "select": ((_SAME, _STATE), (_SPLIT, _SAME, _SAME, _SPLIT)),
     "final": ((_STATE, _SAME, _MOVED), (_STATE, _SAME)),
@@ -76,7 +76,7 @@ def smc_programs(config, target, num_particles: int, mesh=None) -> dict:
     axis = None if mesh is None else AXIS
     n_local = num_particles if mesh is None else num_particles // mesh.size
     split = ("split", mesh.size) if mesh is not None else ()
-    on_chains = partial(jax.vmap, in_axes=(0, 0, 0, 0, None, None))
+    on_chains = partial(jax.vmap, in_axes=(0, 0, 0, 0, None, None, None))
     programs = {
         "init": target.jit(
             lambda t: jax.vmap(partial(tempered.init, t, config, num_particles=n_local, axis_name=axis)),

@@ -101,11 +101,11 @@ def reweight(config, rng_key, state: SMCState, axis_name=None) -> Reweighted:
     return Reweighted(beta, own, u, count_distinct(u, axis_name), k_move, ancestors)
 
 
-def mutate(target, config, rng_key, u, beta, step_size, restrict_to_set, max_moves, axis_name=None):
+def mutate(target, config, rng_key, u, beta, step_size, restrict_to_set, max_moves, jump_target, axis_name=None):
     """NUTS (or HMC) moves of every particle at ``beta`` until they decorrelate.
 
-    ``restrict_to_set`` and ``max_moves`` may be traced, so one compiled program serves
-    the tempering stages and the restricted final phase.
+    ``restrict_to_set``, ``max_moves`` and ``jump_target`` may be traced, so one
+    compiled program serves the tempering stages and the restricted final phase.
     """
     return nuts_moves(
         rng_key,
@@ -116,7 +116,7 @@ def mutate(target, config, rng_key, u, beta, step_size, restrict_to_set, max_mov
         population_scale(u, axis_name=axis_name),
         min_moves=config.min_moves,
         max_moves=max_moves,
-        jump_target=config.jump_target,
+        jump_target=jump_target,
         max_num_doublings=config.max_tree_depth,
         target_accept=config.target_accept,
         restrict_to_set=restrict_to_set,
@@ -168,5 +168,5 @@ def update(target, config, state: SMCState, reweighted: Reweighted, moved, axis_
 def step(target, config, rng_key, state: SMCState) -> tuple[SMCState, StageInfo]:
     """One tempering stage of one population: ``update(mutate(reweight(state)))``."""
     r = reweight(config, rng_key, state)
-    moved = mutate(target, config, r.move_key, r.u, r.beta, state.step_size, False, config.max_moves)
+    moved = mutate(target, config, r.move_key, r.u, r.beta, state.step_size, False, config.max_moves, config.jump_target)
     return update(target, config, state, r, moved)
