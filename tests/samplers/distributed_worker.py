@@ -35,7 +35,7 @@ def main(argv=None):
     parser.add_argument("--num-processes", type=int, default=1)
     parser.add_argument("--process-id", type=int, default=0)
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--cases", default="xor-smc,moons-smc,xor-rejection,xor-smc-split")
+    parser.add_argument("--cases", default="xor-smc,moons-smc,xor-rejection")
     args = parser.parse_args(argv)
 
     import jax

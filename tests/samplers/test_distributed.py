@@ -85,7 +85,7 @@ def test_two_processes_return_the_one_process_tree(tmp_path):
         distributed_worker.main([str(tmp_path / "one")])  # the same cases in this process, alone
 
     _finish(workers, alone)
-    for case in distributed_worker.cases(cn):
+    for case in ("xor-smc", "moons-smc", "xor-rejection"):
         one = xr.open_datatree(tmp_path / "one" / f"{case}-0.nc")
         assert one.attrs["warnings_seen"] == 0, case  # a healthy run: no warning to lose
         for rank in range(2):
@@ -94,6 +94,24 @@ def test_two_processes_return_the_one_process_tree(tmp_path):
     for rank in range(2):  # methods that do not run across processes say so, on every process
         message = (tmp_path / f"anneal-{rank}.txt").read_text()
         assert "'anneal' does not run across 2 processes" in message
+
+
+def test_two_processes_split_one_population_as_one_process_does(tmp_path):
+    """``split_particles=True``: every population's particles over the devices of both
+    processes (one each) is the run of one process over its two devices, bit for bit."""
+    flags = re.sub(r"--xla_force_host_platform_device_count=\d+", "", os.environ.get("XLA_FLAGS", ""))
+    workers = _start_workers(tmp_path, flags, "--cases", "xor-smc-split")
+
+    def alone():
+        (tmp_path / "one").mkdir()
+        distributed_worker.main([str(tmp_path / "one"), "--cases", "xor-smc-split"])
+
+    _finish(workers, alone)
+    one = _without_warning_count(xr.open_datatree(tmp_path / "one" / "xor-smc-split-0.nc"))
+    assert bool(one.sample_stats["in_set"].all())
+    for rank in range(2):
+        two = _without_warning_count(xr.open_datatree(tmp_path / f"xor-smc-split-{rank}.nc"))
+        assert two.identical(one), f"process {rank}"
 
 
 def test_two_processes_with_the_library_compiler_options(tmp_path):
