@@ -146,7 +146,7 @@ def main(argv=None) -> int:
                 print(f"  {rung} N={n} split={split}: {peak / 1e6:.1f} MB per device "
                       f"({max(programs, key=lambda k: programs[k]['total'])})", file=sys.stderr, flush=True)
         if args.time:
-            for record in timed_runs(problem, args.time, args.batch_size):
+            for record in timed_runs(problem, args.time - args.time % jax.device_count(), args.batch_size):
                 records.append({"rung": rung, "kind": "time"} | record)
                 print(f"  {rung} N={args.time} split={record['split']}: {record['second_call_s']:.2f} s",
                       file=sys.stderr, flush=True)

@@ -127,7 +127,8 @@ def test_ladder_tiny_every_method_with_diagnose(tmp_path):
     run_script("ladder.py", "--tiny", "--rung", "xor", "--out", tmp_path, timeout=900)
     data = load(tmp_path / "ladder-xor-tiny.json")
     methods = {r["method"] for r in data["records"]}
-    assert methods == {"rejection", "sgd", "anneal", "smc", "smc-hmc", "blackjax-fixed", "blackjax-tuned", "nested"}
+    assert methods == {"rejection", "sgd", "anneal", "smc", "smc-hmc", "smc-rhmc", "blackjax-fixed", "blackjax-tuned",
+                       "nested"}
     for r in data["records"]:
         check_ladder_record(r)
         if r["status"] != "skipped":

@@ -35,6 +35,7 @@ def run(sampler, target, rng_key, num_samples: int, num_chains: int, progress_ba
     bar = Progress(progress_bar, desc=sampler.name, unit=sampler.unit, total=sampler.progress_total(num_samples))
     stage, reason, start = 0, None, time.perf_counter()
     try:
+        sampler.check_sizes(num_samples, num_chains)  # before the probe compiles anything
         if getattr(sampler, "feasibility_probe", False):
             refused = probe(target, rng_key)
             if refused is not None:

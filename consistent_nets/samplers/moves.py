@@ -111,8 +111,11 @@ def nuts_moves(
             out = out + jnp.max(steps[full:]) * (num_particles - full)
         return out
 
+    def jump(states):
+        return mean(jnp.square((states.position - u) / scale), axis_name)
+
     def one_move(carry):
-        key, states, h, acc_sum, grads, grads_exec, div, moves, refused = carry
+        key, states, h, acc_sum, grads, grads_exec, div, moves, refused, _ = carry
         key, sub, k_length = jax.random.split(key, 3)
         keys = split_keys(sub, num_particles, axis_name)
         if kernel in ("hmc", "rhmc"):
@@ -140,21 +143,21 @@ def nuts_moves(
             div + total(info.is_divergent, axis_name),
             moves + 1,
             refused,
+            jump(new),
         )
 
-    def jump(states):
-        return mean(jnp.square((states.position - u) / scale), axis_name)
-
     def keep_going(carry):
-        states, moves = carry[1], carry[7]
-        return (moves < min_moves) | ((moves < max_moves) & (jump(states) < jump_target))
+        # reads carried values only: with the particles split over devices the jump is a
+        # collective, taken once per move in the body, never in the loop's condition
+        moves, travelled = carry[7], carry[9]
+        return (moves < min_moves) | ((moves < max_moves) & (travelled < jump_target))
 
     zero_i = jnp.zeros((), jnp.int32)
-    carry = (rng_key, states, step_size, jnp.zeros(()), zero_i, zero_i, zero_i, zero_i, zero_i)
-    _, states, step_size, acc_sum, grads, grads_exec, div, moves, refused = jax.lax.while_loop(
+    carry = (rng_key, states, step_size, jnp.zeros(()), zero_i, zero_i, zero_i, zero_i, zero_i, jnp.zeros(()))
+    _, states, step_size, acc_sum, grads, grads_exec, div, moves, refused, travelled = jax.lax.while_loop(
         keep_going, one_move, carry
     )
-    info = MoveInfo(acc_sum / jnp.maximum(moves, 1), grads, grads_exec, div, moves, jump(states), refused)
+    info = MoveInfo(acc_sum / jnp.maximum(moves, 1), grads, grads_exec, div, moves, travelled, refused)
     return states.position, step_size, info
 
 

@@ -14,11 +14,14 @@ particle order). The functions here are the only places where the two differ:
 * random keys are split for the whole population and sliced, so particle ``i`` gets the
   key it gets on one device.
 
-So a split population follows the same path as an unsplit one: equal draws, up to the
-rounding of sums taken in another order (the step size, the mass matrix, the jump).
-Each device runs its share's NUTS trees to their own ends; the devices meet once per
-move (mean acceptance and jump) and at each resampling (``N`` log weights and
-``N x dim`` positions gathered).
+So a split population computes what an unsplit one computes, except that sums over
+particles (the step size's acceptance, the mass matrix, the jump) are taken in another
+order: it starts identically (prior draws, first beta and log Z, bit for bit), and once
+those roundings flip an accept/reject step it is another exact sample of the same
+target. Each device runs its share's NUTS trees to their own ends; the devices meet
+once per move (mean acceptance and jump) and at each resampling (``N`` log weights and
+``N x dim`` positions gathered, so the whole population's positions must fit on one
+device; what is split is the moves' and the density evaluations' memory and work).
 """
 
 from __future__ import annotations

@@ -90,11 +90,11 @@ class SMC(Sampler):
         or networks (default: all particles of a chain at once).
     split_particles : bool
         Split every population's particles over all devices (of all processes) instead
-        of placing whole populations on devices (default False): for a population too
-        large for one device. The devices meet once per move and at each resampling
-        (``N x dim`` positions gathered); the draws are those of the unsplit run up to
-        the rounding of sums. The population size must be a multiple of the number of
-        devices. See :mod:`consistent_nets.samplers.particles`.
+        of placing whole populations on devices (default False): each device moves and
+        evaluates its share, so the moves' memory and work are split; the positions are
+        gathered whole at each resampling, so they must fit on one device. Starts as the
+        unsplit run does (same prior draws, first beta and log Z), then is another exact
+        sample. The population size must be a multiple of the number of devices.
     feasibility_probe : bool
         Before tempering, refuse an S that looks empty within seconds (default True;
         see :mod:`consistent_nets.samplers.feasibility`).
@@ -149,8 +149,9 @@ class SMC(Sampler):
         if num_particles < 2:
             raise ValueError(f"num_samples must give >= 2 particles per chain, got {num_particles}")
         if self.split_particles and num_particles % jax.device_count():
+            given = "" if self.num_particles else f" = num_samples // num_chains = {num_samples} // {num_chains}"
             raise ValueError(
-                f"num_particles ({num_particles} per population) must be a multiple of the "
+                f"num_particles ({num_particles} per population{given}) must be a multiple of the "
                 f"{jax.device_count()} devices its particles are split over (split_particles=True)"
             )
         return num_particles

@@ -8,7 +8,7 @@ differ only in their data, ``Target.jit``). How they meet the devices:
   (:func:`.population.shard_chains`; over processes, each program runs under
   ``shard_map`` per device, :func:`.distributed.per_device`);
 * with ``cn.SMC(split_particles=True)`` every population's particles are split over all
-  devices (of all processes) instead: each program runs under :func:`jax.shard_map`
+  devices (of all processes) instead: each kernel program runs under :func:`jax.shard_map`
   over a one-axis mesh ``"particles"``, with the kernels' collectives on that axis
   (:mod:`.particles`). Per-particle arrays are split along their particle axis, the
   rest (beta, log Z, step size, per-stage records) is the same on every device.
@@ -74,6 +74,8 @@ def smc_programs(config, target, num_particles: int, mesh=None) -> dict:
     number of devices (checked by ``SMC.check_sizes`` before anything compiles).
     """
     axis = None if mesh is None else AXIS
+    if mesh is not None and num_particles % mesh.size:
+        raise ValueError(f"num_particles ({num_particles}) must be a multiple of the {mesh.size} devices")
     n_local = num_particles if mesh is None else num_particles // mesh.size
     split = ("split", mesh.size) if mesh is not None else ()
     on_chains = partial(jax.vmap, in_axes=(0, 0, 0, 0, None, None, None))
@@ -97,14 +99,13 @@ def smc_programs(config, target, num_particles: int, mesh=None) -> dict:
             ("smc-final", config.batch_size, *split),
         ),
     }
-    if mesh is None:
-        programs = distributed.per_device(programs)  # over processes: shard_map per device
-    else:
-        programs = {name: _over_particles(fn, mesh, *_SPECS[name]) for name, fn in programs.items()}
-    return programs | {
+    small = {  # the next keys, and the mass matrix the schedule records
         "fold": jax.jit(jax.vmap(jax.random.fold_in, in_axes=(0, None))),
         "scale": jax.jit(jax.vmap(population_scale)),
     }
+    if mesh is None:  # over processes: shard_map per device
+        return distributed.per_device(programs | small)
+    return {name: _over_particles(fn, mesh, *_SPECS[name]) for name, fn in programs.items()} | small
 
 
 def _over_particles(program, mesh, in_specs, out_specs):
@@ -118,9 +119,11 @@ def _over_particles(program, mesh, in_specs, out_specs):
     if fn is None:
         specs = (_SAME,) * len(data) + tuple(in_specs)
         inner = jax.shard_map(jitted.__wrapped__, mesh=mesh, in_specs=specs, out_specs=out_specs, check_vma=False)
-        fn = _SPLIT_PROGRAMS[key] = jax.jit(inner, compiler_options=program.compiler_options)
-        while len(_SPLIT_PROGRAMS) > _SPLIT_PROGRAMS_MAX:
-            _SPLIT_PROGRAMS.popitem(last=False)
+        fn = jax.jit(inner, compiler_options=program.compiler_options)
+        if data:  # a program shared across data (Target.jit's cache); others are made afresh each call
+            _SPLIT_PROGRAMS[key] = fn
+            while len(_SPLIT_PROGRAMS) > _SPLIT_PROGRAMS_MAX:
+                _SPLIT_PROGRAMS.popitem(last=False)
     if distributed.is_distributed():  # host values: the same on every process, replicated over the mesh
         data = jax.tree.map(np.asarray, data)
     return partial(fn, *data)

@@ -187,7 +187,7 @@ def test_smc_split_over_devices_follows_the_unsplit_run(xor_smc, xor_problem, xo
 
 
 def test_smc_split_needs_a_population_the_devices_divide(xor_problem):
-    with pytest.raises(ValueError, match="num_particles \\(333 per population\\) must be a multiple of the 2"):
+    with pytest.raises(ValueError, match="333 per population = num_samples // num_chains = 999 // 3\\) must be a multiple of the 2"):
         cn.sample(xor_problem, method=cn.SMC(split_particles=True), num_samples=999, num_chains=3,
                   rng_key=jax.random.key(0), progress_bar=False)
     with pytest.raises(ValueError, match="split_particles must be True or False"):
