@@ -263,3 +263,11 @@ def test_split_particles_tiny(tmp_path):
     assert all(r["peak_mb"] > 0 and set(r["programs"]) == {"init", "reweight", "mutate", "update"} for r in memory)
     timed = [r for r in records if r["kind"] == "time"]
     assert [r["split"] for r in timed] == [False, True] and all(r["second_call_s"] > 0 for r in timed)
+
+
+@pytest.mark.slow
+def test_populations_power_tiny(tmp_path):
+    run_script("populations_power.py", "--tiny", "--out", tmp_path)
+    records = load(tmp_path / "populations-power-xor-tiny.json")["records"]
+    assert [r["method"] for r in records] == ["anneal", "smc"]
+    assert all(r["populations_passed"] in (True, False, None) and r["seconds"] > 0 for r in records)
