@@ -42,6 +42,17 @@ def relu3():
 CASES = {"xor": lambda: get_rung("xor").build(), "relu3": relu3, "moons": lambda: get_rung("moons").build()}
 
 
+def sample_and_diagnose(problem, k: int, num_samples: int, method="smc"):
+    """``cn.sample`` with ``key(k)``, then ``cn.diagnose`` with ``key(10_000 + k)``:
+    ``(tree, report, seconds)`` (an incomplete run's warning is silenced, not its result)."""
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        tree = cn.sample(problem, method=method, num_samples=num_samples, rng_key=jax.random.key(k), progress_bar=False)
+    report = cn.diagnose(tree, problem, rng_key=jax.random.key(10_000 + k))
+    return tree, report, time.perf_counter() - start
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--case", choices=list(CASES), default="xor")
@@ -56,16 +67,12 @@ def main(argv=None):
     problem = CASES[args.case]()
     failed, checks, rows = 0, Counter(), []
     for k in range(args.first_key, args.first_key + args.keys):
-        start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            tree = cn.sample(problem, num_samples=args.num_samples, rng_key=jax.random.key(k), progress_bar=False)
-        report = cn.diagnose(tree, problem, rng_key=jax.random.key(10_000 + k))
+        tree, report, seconds = sample_and_diagnose(problem, k, args.num_samples)
         bad = [c.name for c in report.checks.values() if c.passed is False]
         failed += not report.passed
         checks.update(bad)
         rows.append({"key": k, "passed": report.passed, "failed_checks": bad, "ess": float(tree.attrs["ess"]),
-                     "distance": float(report.distance), "seconds": time.perf_counter() - start})
+                     "distance": float(report.distance), "seconds": seconds})
         print(f"[default_pipeline] {args.case} key {k}: {'pass' if report.passed else 'FAIL ' + ','.join(bad)} "
               f"ess {tree.attrs['ess']:.0f} ({rows[-1]['seconds']:.0f} s)", file=sys.stderr, flush=True)
     record = {"case": args.case, "keys": args.keys, "num_samples": args.num_samples, "failed": failed,

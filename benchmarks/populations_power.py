@@ -19,15 +19,11 @@ os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
 
 import argparse  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import jax  # noqa: E402
-
-import consistent_nets as cn  # noqa: E402
+from benchmarks.default_pipeline import sample_and_diagnose  # noqa: E402
 from benchmarks.harness import machine_info, save_results  # noqa: E402
 from benchmarks.rungs import get_rung  # noqa: E402
 
@@ -47,19 +43,14 @@ def main(argv=None):
     records = []
     for method in args.methods:
         for k in range(100, 100 + args.keys):
-            start = time.perf_counter()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                tree = cn.sample(problem, method=method, num_samples=args.num_samples, rng_key=jax.random.key(k),
-                                 progress_bar=False)
-                report = cn.diagnose(tree, problem, rng_key=jax.random.key(10_000 + k))
+            tree, report, seconds = sample_and_diagnose(problem, k, args.num_samples, method)
             populations = report.checks["populations"]
             record = {
                 "method": method, "key": k, "passed": bool(report.passed),
                 "populations_passed": populations.passed, "populations_p": getattr(populations, "p_value", None),
                 "populations_statistic": getattr(populations, "statistic", None),
                 "failed_checks": [n for n, c in report.checks.items() if c.passed is False],
-                "ess": float(tree.attrs["ess"]), "seconds": time.perf_counter() - start,
+                "ess": float(tree.attrs["ess"]), "seconds": seconds,
             }
             records.append(record)
             verdict = {True: "pass", False: "FAIL", None: "n/a"}[record["populations_passed"]]
