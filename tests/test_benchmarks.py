@@ -271,3 +271,12 @@ def test_populations_power_tiny(tmp_path):
     records = load(tmp_path / "populations-power-xor-tiny.json")["records"]
     assert [r["method"] for r in records] == ["anneal", "smc"]
     assert all(r["populations_passed"] in (True, False, None) and r["seconds"] > 0 for r in records)
+
+
+@pytest.mark.slow
+def test_populations_power_drop_tiny(tmp_path):
+    """The mode-dropping sampler: population 0 re-sampled on S minus a region of about q."""
+    run_script("populations_power.py", "--tiny", "--drop", "0.2", "--out", tmp_path)
+    records = load(tmp_path / "populations-power-xor-drop-tiny.json")["records"]
+    assert [r["method"] for r in records] == ["smc", "smc-drop"]
+    assert records[0]["q_removed"] == 0.0 and abs(records[1]["q_removed"] - 0.2) < 0.05, records
