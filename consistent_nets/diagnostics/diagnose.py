@@ -54,10 +54,10 @@ def diagnose(
         points in the data's bounding box widened by 10 %; a model: ``cn.predict`` at the
         arguments in ``probes``).
     ``populations``
-        Chi-square test that every chain (SMC population, MCMC chain) has the same
-        proportions of draws in the function-space clusters of the pooled sample: mode
-        weights (see :mod:`consistent_nets.diagnostics.populations`; a bias all chains
-        share needs a reference to be seen).
+        Mode weights: each chain (SMC population, MCMC chain) against the rest, chi-square
+        of the proportions in the pooled sample's function-space clusters and KS of the
+        outputs at each probe (see :mod:`consistent_nets.diagnostics.populations`; a bias
+        all chains share needs a reference to be seen).
     ``chord``
         Reference-free and exact: the relative position of each draw on a random chord
         of S is Uniform(0, 1) (see :mod:`consistent_nets.diagnostics.chord`: weight
@@ -211,8 +211,8 @@ def _model_checks(tree, subject: Subject, reference, keys, num_probes, max_draws
     ess, _, _ = effective_draws(f.reshape(num_chains, num_draws, -1), *_structure(how, block_ids))
     checks["ess"] = mixing.ess_check(ess, num, how)
     checks["populations"] = populations.populations_check(
-        f[keep], chain, int(jax.random.randint(keys["clusters"], (), 0, 2**31 - 1))
-    )
+        f[keep], chain, int(jax.random.randint(keys["clusters"], (), 0, 2**31 - 1)),
+        marginals=f_probe[keep] if f_probe.shape[1] else None)
     idx = subsample(keys["sub"], keep.size, max_draws)
     source = subject.problem if _closed_form_chord(subject.problem) else subject.target
     checks["chord"], positions = chord.chord_check(source, {k: v[idx] for k, v in kept.items()}, keys["chord"])

@@ -6,7 +6,7 @@ import numpy as np
 import consistent_nets as cn
 from consistent_nets.diagnostics import populations
 from consistent_nets.diagnostics.draws import flat_params
-from conftest import probe_outputs
+from conftest import net_outputs, probe_outputs
 
 
 def _features(problem, params):
@@ -29,6 +29,21 @@ def test_a_chain_that_misses_a_region_fails(xor_problem, exact):
     keep = (chain != 0) | (probe > np.median(probe))
     check = populations.populations_check(f[keep], chain[keep], seed=0)
     assert check.p_value < 1e-6, check
+
+
+def test_a_region_told_apart_off_the_data_fails_by_the_marginals(xor_problem, exact):
+    """Chain 0 keeps only draws with a positive output at an input that is no probe: the
+    cluster proportions alone do not reach the level (p 0.014), the per-probe KS does."""
+    params, (c, d) = exact
+    f = _features(xor_problem, params)
+    chain = np.repeat(np.arange(c), d)
+    elsewhere = net_outputs(xor_problem, params, np.array([[1.5, 0.2]], np.float32))[:, 0]
+    keep = (chain != 0) | (elsewhere > np.median(elsewhere))
+    f, chain, probes = f[keep], chain[keep], f[keep][:, xor_problem.num_data:]
+    clusters_only = populations.populations_check(f, chain, seed=0, marginals=np.zeros((len(f), 1)))
+    assert clusters_only.p_value > 0.01, clusters_only
+    check = populations.populations_check(f, chain, seed=0, marginals=probes)
+    assert check.p_value < 1e-4 and "chain 0" in check.detail, check
 
 
 def test_annealed_chains_stuck_in_modes_fail(xor_problem):
