@@ -98,11 +98,11 @@ def populations_check(
 def _marginals(m: np.ndarray, chain: np.ndarray, chains: np.ndarray) -> tuple[float, float, str]:
     """Largest one-chain-against-the-rest KS distance over features, its Bonferroni p-value, where."""
     m = np.asarray(m).reshape(len(chain), -1)
-    m = m[:, np.ptp(m, axis=0) > 0]
-    if m.shape[1] == 0:
+    varying = np.flatnonzero(np.ptp(m, axis=0) > 0)
+    if varying.size == 0:
         return 0.0, 1.0, "no varying feature"
-    tests = [stats.ks_2samp(m[chain == c], m[chain != c], axis=0) for c in chains]
+    tests = [stats.ks_2samp(m[chain == c][:, varying], m[chain != c][:, varying], axis=0) for c in chains]
     d = np.stack([t.statistic for t in tests])
     p = np.stack([t.pvalue for t in tests])
     c, j = np.unravel_index(int(np.argmin(p)), p.shape)
-    return float(d[c, j]), min(1.0, float(p[c, j]) * p.size), f"chain {chains[c]}, feature {j}"
+    return float(d[c, j]), min(1.0, float(p[c, j]) * p.size), f"chain {chains[c]}, feature {varying[j]}"
