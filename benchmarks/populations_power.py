@@ -134,6 +134,8 @@ def main(argv=None):
     if args.tiny:
         args.rung, args.keys, args.num_samples = "xor", 1, 200
     problem = get_rung(args.rung).build()
+    if args.drop and problem.net.d_out != 1:
+        parser.error(f"--drop needs a binary rung (one output, labels +-1); {args.rung} has {problem.net.d_out} outputs")
     keys = range(100, 100 + args.keys)
     if args.drop:
         records = drop_runs(problem, keys, args.num_samples, args.drop)

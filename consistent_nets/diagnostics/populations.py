@@ -23,15 +23,16 @@ by Bonferroni (the p-value is twice the smaller one):
   S is usually told apart by what the network does *off* the data, and a handful of
   clusters over all outputs dilutes that: on the benchmarks' moons, one population of
   four that misses half of S (where the draws disagree on the sign at one input) passed
-  the cluster test on 6 of 6 keys and failed this one on 4 (BENCHMARKS.md).
+  the cluster test on 5 of 5 keys; with this test the check fails on 7 of 10
+  (BENCHMARKS.md).
 
 Limits: it compares chains with each other. A bias that every chain shares (all miss
 the same region, or all over-weight it) is invisible without a reference sample (the
 ``reference`` check); with one chain the check does not run. It sees S only through the
 outputs at the data and the probes, and it tests about as many independent draws as
 the sample has dependence blocks: on moons at 1000 draws (≈ 75 blocks per population)
-one population missing 10–30 % of S passed on nearly every key — more draws, more
-probes (``num_probes``) or a reference are what catch a small missing region.
+one population missing 10–30 % of S passed on 27 of 30 keys — more draws, more probes
+(``num_probes``) or a reference are what catch a small missing region.
 """
 
 from __future__ import annotations
