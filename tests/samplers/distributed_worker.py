@@ -15,6 +15,10 @@ from dataclasses import replace
 from pathlib import Path
 
 
+#: the cases run when ``--cases`` is not given (the split population has its own test)
+DEFAULT_CASES = ("xor-smc", "moons-smc", "xor-rejection")
+
+
 def cases(cn):
     xor = cn.datasets.xor()
     moons = cn.datasets.moons(12, 0.1, 0)
@@ -35,7 +39,7 @@ def main(argv=None):
     parser.add_argument("--num-processes", type=int, default=1)
     parser.add_argument("--process-id", type=int, default=0)
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--cases", default="xor-smc,moons-smc,xor-rejection")
+    parser.add_argument("--cases", default=",".join(DEFAULT_CASES))
     args = parser.parse_args(argv)
 
     import jax

@@ -85,7 +85,7 @@ def test_two_processes_return_the_one_process_tree(tmp_path):
         distributed_worker.main([str(tmp_path / "one")])  # the same cases in this process, alone
 
     _finish(workers, alone)
-    for case in ("xor-smc", "moons-smc", "xor-rejection"):
+    for case in distributed_worker.DEFAULT_CASES:
         one = xr.open_datatree(tmp_path / "one" / f"{case}-0.nc")
         assert one.attrs["warnings_seen"] == 0, case  # a healthy run: no warning to lose
         for rank in range(2):
