@@ -50,6 +50,7 @@ def test_diagnose_fails_sgd_heuristic(runs, capsys):
     assert report["checks"]["chord"]["passed"] is False  # draws pile up at the edge of S
     assert report["checks"]["membership"]["passed"] is True  # ... yet every draw fits the data
     assert report["log_volume"] is None  # SGD gives no volume
+    assert any("method='smc'" in a for a in report["advice"])  # and what to use instead
 
 
 def test_sample_stores_what_rebuilds_the_problem(runs):
@@ -234,6 +235,7 @@ def test_diagnose_a_tree_saved_from_python(tmp_path, capsys):
     assert main(["diagnose", str(tmp_path / "python.nc"), "--json"]) == EXIT_OK
     report = json.loads(capsys.readouterr().out)
     assert report["verdict"] == "passed" and report["checks"]["chord"]["passed"] is True
+    assert report["advice"] == []
 
     model_tree = cn.sample(scaled_model, X, y, method="rejection", num_samples=40, rng_key=jax.random.key(2),
                            progress_bar=False)

@@ -109,6 +109,7 @@ def run(args) -> int:
             "log_volume": _num(float(tree.attrs.get("log_volume", math.nan))),
             "log_volume_se": _num(float(tree.attrs.get("log_volume_se", math.nan))),
             "checks": checks,
+            "advice": list(report.advice),
         }
         print(json.dumps(out, indent=2))
     else:

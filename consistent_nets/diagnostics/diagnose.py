@@ -12,7 +12,7 @@ from .._checks import check_int, check_level
 from .._compile import prepare
 from .._priors import BoxPrior, NormalPrior
 from ..samplers.effective import effective_draws
-from . import blocks, chord, membership, mixing, orbit, populations, two_sample, volume, weights
+from . import advice, blocks, chord, membership, mixing, orbit, populations, two_sample, volume, weights
 from .distance import Witness, combine
 from .draws import (
     Subject, check_key, check_tree, depth_features, fit, flat_params, probe_outputs, subject_of, subsample,
@@ -179,7 +179,9 @@ def diagnose(
     elif not failed and not math.isfinite(distance):
         inconclusive = "no distance could be estimated"
     passed = not failed and not inconclusive
-    return Report(checks, bool(passed), distance, noise, float(alpha), info, inconclusive)
+    chains = int(info.get("num_chains", 0))
+    what = advice.advise(checks, tree.attrs, chains, int(info.get("num_draws", 0)) // max(chains, 1))
+    return Report(checks, bool(passed), distance, noise, float(alpha), info, inconclusive, what)
 
 
 def _without_a_model(tree) -> dict[str, CheckResult]:
@@ -234,18 +236,14 @@ def _model_checks(tree, subject: Subject, reference, keys, num_probes, max_draws
         # Bonferroni level alpha / 5 (at most five p-value checks)
         num_permutations = int(math.ceil(20 / alpha)) - 1
         checks["reference"] = two_sample.reference_check(x, y, keys["perm"], num_permutations)
-        witnesses.append(
-            Witness(
-                *two_sample.max_ks_two_sample(
-                    two_sample.witness_statistics(max_slack[keep], f[keep]),
-                    two_sample.witness_statistics(np.max(ref_found.slack, axis=1)[ref_keep], g[ref_keep]),
-                )
-            )
-        )
+        mine = two_sample.witness_statistics(max_slack[keep], f[keep])
+        theirs = two_sample.witness_statistics(np.max(ref_found.slack, axis=1)[ref_keep], g[ref_keep])
+        witnesses.append(Witness(*two_sample.max_ks_two_sample(mine, theirs)))
     else:
         checks["reference"] = not_applicable("reference", two_sample.NULL, "no reference sample")
     info = {
         "reference": note,
+        "num_chains": num_chains,
         "num_draws": num,
         "num_independent_draws": int(keep.size),
         "dependence": blocks.describe(block_ids, how),

@@ -86,6 +86,9 @@ class Report:
     inconclusive : str
         Why the report can say neither passed nor failed (the core checks, chord and
         function-space mixing, did not run, or there is no distance); empty otherwise.
+    advice : tuple of str
+        What to try, one line per cause of failure (see
+        :mod:`consistent_nets.diagnostics.advice`); empty when nothing failed.
     """
 
     checks: Mapping[str, CheckResult]
@@ -95,6 +98,7 @@ class Report:
     alpha: float
     info: Mapping[str, object] = field(default_factory=dict)
     inconclusive: str = ""
+    advice: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.passed and (self.inconclusive or not math.isfinite(self.distance)):
@@ -128,6 +132,7 @@ class Report:
         ]
         for r in rows:
             lines.append("  ".join(r[i].ljust(widths[i]) for i in range(5)) + "  " + r[5])
+        lines += ["what to try:", *(f"  - {a}" for a in self.advice)] if self.advice else []
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -140,11 +145,13 @@ class Report:
             "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>" for row in self._rows()
         )
         head = "".join(f"<th>{h}</th>" for h in ("check", "statistic", "p-value", "threshold", "verdict", "what"))
+        advice = "".join(f"<li>{html.escape(a)}</li>" for a in self.advice)
+        advice = f"what to try:<ul>{advice}</ul>" if advice else ""
         return (
             f"<div><b style='color:{colour}'>{verdict}</b> (family-wise &alpha; = {self.alpha:g}); "
             f"distance from uniform on S (TV lower bound): <b>{self.distance:.3g}</b> "
             f"(noise level {self.distance_noise:.3g})"
-            f"<table><thead><tr>{head}</tr></thead><tbody>{cells}</tbody></table></div>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{cells}</tbody></table>{advice}</div>"
         )
 
     def to_dataset(self) -> xr.Dataset:
@@ -170,6 +177,7 @@ class Report:
             alpha=float(self.alpha),
             verdict=self.verdict,
             inconclusive=self.inconclusive,
+            advice="\n".join(self.advice),
         )
         for key, value in self.info.items():
             ds.attrs[f"info_{key}"] = value
@@ -201,4 +209,5 @@ class Report:
             float(ds.attrs["alpha"]),
             info,
             str(ds.attrs.get("inconclusive", "")),
+            tuple(a for a in str(ds.attrs.get("advice", "")).split("\n") if a),
         )

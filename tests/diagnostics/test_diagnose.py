@@ -27,6 +27,7 @@ def test_exact_draws_pass_without_reference(report_rejection):
     assert report_rejection.distance < report_rejection.distance_noise
     assert not report_rejection["reference"].applicable
     assert not report_rejection["volume"].applicable  # one run: not counted
+    assert report_rejection.advice == () and "what to try" not in str(report_rejection)
 
 
 def test_sgd_fails_without_reference(report_sgd, report_rejection):
@@ -35,6 +36,8 @@ def test_sgd_fails_without_reference(report_sgd, report_rejection):
     # the TV lower bound is many times the exact sample's (and far above the noise)
     assert report_sgd.distance > 5 * report_rejection.distance
     assert report_sgd.distance > 3 * report_sgd.distance_noise
+    # the report says what to do about it: the heuristic is the cause, smc the cure
+    assert any("SGD heuristic" in a and "method='smc'" in a for a in report_sgd.advice), report_sgd.advice
 
 
 def _halves(tree):
@@ -64,6 +67,8 @@ def test_report_is_a_table_html_and_dataset(report_sgd, xor_sgd):
     tree["diagnostics"] = ds
     back = cn.Report.from_dataset(tree["diagnostics"].to_dataset())
     assert back.passed == report_sgd.passed and math.isclose(back.distance, report_sgd.distance)
+    assert back.advice == report_sgd.advice and "what to try:" in text
+    assert report_sgd.advice[0] in text and "what to try" in report_sgd._repr_html_()
     for name, check in report_sgd.checks.items():
         assert isinstance(back[name], CheckResult)
         assert back[name].passed == check.passed and back[name].null == check.null

@@ -1,0 +1,86 @@
+"""What to try when checks fail: one line per cause, from the failing checks and the tree's attrs.
+
+A failed report says *that* the draws are not (yet) uniform on S; this says what has
+helped on the benchmarks' ladder (see BENCHMARKS.md) for the kind of sample the tree is
+(its ``attrs["method"]``). Nothing here changes a verdict.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from .report import CheckResult
+
+__all__ = ["advise"]
+
+#: populations that weight S's regions differently: what was measured on random labels
+_POPULATIONS = (
+    "the {chains} populations weight S's regions differently{inflation}: sample with more "
+    "particles per population, e.g. method=cn.SMC(num_particles={more}) (random-labels rung: 2x "
+    "the particles gave 3x the effective draws; more or longer moves, or more populations of the "
+    "same size, did not help)"
+)
+_CHAINS = (
+    "the chains sit in different regions of S: chains started from the prior rarely cross between "
+    "S's components; method='smc' moves populations of particles through a tempering schedule"
+)
+
+
+def advise(checks: Mapping[str, CheckResult], attrs: Mapping, num_chains: int, num_draws: int) -> tuple[str, ...]:
+    """One line of advice per cause of failure, in the order a user should act on them."""
+    failed = {name for name, c in checks.items() if c.passed is False}
+    method = str(attrs.get("method", ""))
+    out = []
+    if "membership" in failed:
+        out.append(
+            "draws outside S: the sampler stopped before every draw was consistent "
+            "(tree.attrs['complete'] and 'stop_reason' say why); a NumPyro model must declare "
+            "its constraints with cn.consistent"
+        )
+    if "chord" in failed:
+        out.append(
+            "the draws are not uniform within S (the SGD heuristic's sit near S's boundary): "
+            "method='smc' samples uniformly"
+            if method == "sgd"
+            else "the draws are not uniform within S along random chords: compare the method "
+            "with method='smc' (its defaults), or with method='rejection' on a smaller problem"
+        )
+    if failed & {"rhat", "populations"} and num_chains >= 2:
+        if method == "smc":
+            inflation = attrs.get("ess_between_population_inflation")
+            said = f" ({float(inflation):.2g}x the variance their lineages explain)" if _finite(inflation) else ""
+            out.append(_POPULATIONS.format(chains=num_chains, inflation=said, more=2 * num_draws))
+        else:
+            out.append(_CHAINS)
+    if "ess" in failed:
+        out.append(
+            f"{checks['ess'].statistic:.0f} effective draws of {num_chains * num_draws} rows: ask for more "
+            "draws (num_samples)" + (" or more particles per population" if method == "smc" else "")
+        )
+    if "orbit" in failed and not int(attrs.get("symmetrized", 0)):
+        out.append(
+            "the draws favour some hidden-unit permutations or sign flips: cn.symmetrize(tree, problem, "
+            "rng_key) makes them orbit-uniform exactly (cn.sample does it by default)"
+        )
+    if "volume" in failed:
+        out.append(
+            "the log-volume estimates disagree beyond their standard errors: SMC's is biased low "
+            "at small populations (0.13 nats at 500 particles per population on random labels, "
+            "none measurable from 1000): compare runs with num_particles >= 1000"
+        )
+    if "weights" in failed:
+        out.append("the importance weights are heavy-tailed (Pareto k-hat above the PSIS threshold): the weighted draws are unreliable")
+    if "reference" in failed and not out:
+        out.append(
+            "the draws differ from the reference sample in function space "
+            "(report['reference'].detail names the feature): more particles, moves or draws"
+        )
+    return tuple(out)
+
+
+def _finite(x) -> bool:
+    try:
+        return math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False

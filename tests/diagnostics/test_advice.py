@@ -1,0 +1,46 @@
+"""``Report.advice``: what to try, from the failing checks and what the tree says it is."""
+
+import math
+
+from consistent_nets.diagnostics.advice import advise
+from consistent_nets.diagnostics.report import CheckResult
+
+
+def _checks(failed=(), passed=("chord", "rhat", "ess", "populations"), ess=150.0):
+    out = {}
+    for name in {*failed, *passed}:
+        statistic = ess if name == "ess" else 0.0
+        out[name] = CheckResult(name, statistic, math.nan, 0.0, name not in failed, "null")
+    out["orbit"] = CheckResult("orbit", math.nan, math.nan, math.nan, None, "null", "n/a")
+    return out
+
+
+def test_nothing_failed_nothing_to_try():
+    assert advise(_checks(), {"method": "smc"}, 4, 500) == ()
+
+
+def test_smc_populations_apart_asks_for_bigger_populations_not_more():
+    attrs = {"method": "smc", "ess_between_population_inflation": 3.71}
+    out = advise(_checks(failed=("rhat", "populations", "ess")), attrs, 4, 500)
+    assert len(out) == 2
+    assert "num_particles=1000" in out[0] and "3.7x" in out[0] and "4 populations" in out[0]
+    assert "150 effective draws of 2000 rows" in out[1] and "particles per population" in out[1]
+
+
+def test_mcmc_chains_apart_point_to_smc():
+    out = advise(_checks(failed=("rhat",)), {"method": "anneal"}, 8, 100)
+    assert len(out) == 1 and "different regions" in out[0] and "method='smc'" in out[0]
+    # one chain cannot be apart from the others
+    assert advise(_checks(failed=("rhat",)), {"method": "anneal"}, 1, 100) == ()
+
+
+def test_orbit_advice_only_for_draws_not_symmetrized():
+    checks = _checks(failed=("orbit",))
+    checks["orbit"] = CheckResult("orbit", 1.0, 1e-9, 0.002, False, "null")
+    assert "cn.symmetrize" in advise(checks, {"method": "smc", "symmetrized": 0}, 4, 500)[0]
+    assert advise(checks, {"method": "smc", "symmetrized": 1}, 4, 500) == ()
+
+
+def test_membership_and_volume_name_their_causes():
+    out = advise(_checks(failed=("membership", "volume")), {"method": "smc"}, 4, 500)
+    assert "outside S" in out[0] and "num_particles >= 1000" in out[1]
