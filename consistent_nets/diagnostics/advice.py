@@ -16,10 +16,11 @@ __all__ = ["advise"]
 
 #: populations that weight S's regions differently: what was measured on random labels
 _POPULATIONS = (
-    "the {chains} populations weight S's regions differently{inflation}: sample with more "
-    "particles per population, e.g. method=cn.SMC(num_particles={more}) (random-labels rung: 2x "
-    "the particles gave 3x the effective draws; more or longer moves, or more populations of the "
-    "same size, did not help)"
+    "the {chains} populations weight S's regions differently{inflation}, so the sample's mode "
+    "weights are uncertain (tree.attrs['ess'] counts this): sample more, with larger populations "
+    "(e.g. method=cn.SMC(num_particles={more})) or a gentler schedule (cn.SMC(target_ess=0.8)); "
+    "on the random-labels rung 2x the particles gave 1.0-3.1x the effective draws, and more or "
+    "longer moves did not help"
 )
 _CHAINS = (
     "the chains sit in different regions of S: chains started from the prior rarely cross between "
