@@ -200,6 +200,7 @@ def test_nuts_overhead_tiny(tmp_path):
         ("volume_bias.py", "volume-bias"),
         ("default_pipeline.py", "default-pipeline"),
         ("bounds.py", "bounds"),
+        ("smc_variants.py", "smc-variants"),
     ],
 )
 def test_trust_scripts_tiny(tmp_path, script, kind):

@@ -19,7 +19,7 @@ _POPULATIONS = (
     "the {chains} populations weight S's regions differently{inflation}, so the sample's mode "
     "weights are uncertain (tree.attrs['ess'] counts this): sample more, with larger populations "
     "(e.g. method=cn.SMC(num_particles={more})) or a gentler schedule (cn.SMC(target_ess=0.8)); "
-    "on the random-labels rung 2x the particles gave 1.0-3.1x the effective draws, and more or "
+    "on the random-labels rung 2x the particles gave 1.0-3.1x the effective draws (four keys), and more or "
     "longer moves did not help"
 )
 _CHAINS = (
