@@ -55,10 +55,12 @@ def advise(checks: Mapping[str, CheckResult], attrs: Mapping, num_chains: int, n
         else:
             out.append(_CHAINS)
     if "ess" in failed:
-        out.append(
-            f"{checks['ess'].statistic:.0f} effective draws of {num_chains * num_draws} rows: ask for more "
-            "draws (num_samples)" + (" or more particles per population" if method == "smc" else "")
-        )
+        ess, rows = checks["ess"].statistic, num_chains * num_draws
+        if method != "smc" and ess < 0.1 * rows:  # MCMC draws that barely move
+            out.append(f"{ess:.0f} effective draws of {rows} rows: the chains barely move; method='smc'")
+        else:
+            more = " or more particles per population" if method == "smc" else ""
+            out.append(f"{ess:.0f} effective draws of {rows} rows: ask for more draws (num_samples){more}")
     if "orbit" in failed and not int(attrs.get("symmetrized", 0)):
         out.append(
             "the draws favour some hidden-unit permutations or sign flips: cn.symmetrize(tree, problem, "

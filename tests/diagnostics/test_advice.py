@@ -44,3 +44,8 @@ def test_orbit_advice_only_for_draws_not_symmetrized():
 def test_membership_and_volume_name_their_causes():
     out = advise(_checks(failed=("membership", "volume")), {"method": "smc"}, 4, 500)
     assert "outside S" in out[0] and "num_particles >= 1000" in out[1]
+
+
+def test_chains_that_barely_move_point_to_smc():
+    (line,) = advise(_checks(failed=("ess",), ess=18.0), {"method": "anneal"}, 8, 100)
+    assert "18 effective draws of 800 rows" in line and "barely move" in line and "method='smc'" in line
