@@ -63,8 +63,9 @@ def advise(checks: Mapping[str, CheckResult], attrs: Mapping, num_chains: int, n
             out.append(f"{ess:.0f} effective draws of {rows} rows: ask for more draws (num_samples){more}")
     if "orbit" in failed and not int(attrs.get("symmetrized", 0)):
         out.append(
-            "the draws favour some hidden-unit permutations or sign flips: cn.symmetrize(tree, problem, "
-            "rng_key) makes them orbit-uniform exactly (cn.sample does it by default)"
+            "the draws favour some hidden-unit permutations or sign flips: for a cn.Problem, "
+            "cn.symmetrize(tree, problem, rng_key) makes them orbit-uniform exactly (cn.sample "
+            "does it by default)"
         )
     if "volume" in failed:
         out.append(
@@ -73,7 +74,10 @@ def advise(checks: Mapping[str, CheckResult], attrs: Mapping, num_chains: int, n
             "none measurable from 1000): compare runs with num_particles >= 1000"
         )
     if "weights" in failed:
-        out.append("the importance weights are heavy-tailed (Pareto k-hat above the PSIS threshold): the weighted draws are unreliable")
+        out.append(
+            "the importance weights are heavy-tailed (Pareto k-hat above the PSIS threshold): "
+            "estimates from the weighted draws are unreliable"
+        )
     if "reference" in failed and not out:
         out.append(
             "the draws differ from the reference sample in function space "
