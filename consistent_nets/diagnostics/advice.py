@@ -16,11 +16,11 @@ __all__ = ["advise"]
 
 #: populations that weight S's regions differently: what was measured on random labels
 _POPULATIONS = (
-    "the {chains} populations weight S's regions differently{inflation}, so the sample's mode "
-    "weights are uncertain (tree.attrs['ess'] counts this): sample more, with larger populations "
-    "(e.g. method=cn.SMC(num_particles={more})) or a gentler schedule (cn.SMC(target_ess=0.8)); "
-    "on the random-labels rung 2x the particles gave 1.0-3.1x the effective draws (four keys), and more or "
-    "longer moves did not help"
+    "the {chains} populations weight S's regions differently{inflation}: the sample's mode weights "
+    "are uncertain, and tree.attrs['ess'] counts it - use that many draws' worth, or sample more "
+    "(e.g. method=cn.SMC(num_particles={more})); on the random-labels rung 2x and 4x the "
+    "particles gave 1.8x and 3.9x the effective draws but the populations still disagreed on "
+    "half the keys, and more or longer moves did not help"
 )
 _CHAINS = (
     "the chains sit in different regions of S: chains started from the prior rarely cross between "

@@ -24,6 +24,7 @@ def test_smc_populations_apart_asks_for_bigger_populations_not_more():
     out = advise(_checks(failed=("rhat", "populations", "ess")), attrs, 4, 500)
     assert len(out) == 2
     assert "num_particles=1000" in out[0] and "3.7x" in out[0] and "4 populations" in out[0]
+    assert "tree.attrs['ess']" in out[0]
     assert "150 effective draws of 2000 rows" in out[1] and "particles per population" in out[1]
 
 
