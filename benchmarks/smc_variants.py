@@ -84,6 +84,7 @@ def main(argv=None):
     variants = dict(args.variant or [("default", {})])
     if args.tiny:
         args.rung, args.seeds, args.num_samples, variants = "xor", [0], TINY["num_samples"], TINY["variants"]
+    machine = machine_info()  # the load average as the runs start
     problem = get_rung(args.rung).build()
     records = []
     for name, kwargs in variants.items():
@@ -93,7 +94,7 @@ def main(argv=None):
             print(f"[smc_variants] {name} seed {seed}: ess {r['ess']:.0f} (x{r['inflation']:.2f}) "
                   f"log vol {r['log_volume']:.3f} ± {r['log_volume_se']:.3f} "
                   f"{'pass' if r['passed'] else 'FAIL ' + ','.join(r['failing'])}", file=sys.stderr, flush=True)
-    meta = machine_info() | {"rung": args.rung, "num_samples": args.num_samples, "seeds": args.seeds,
+    meta = machine | {"rung": args.rung, "num_samples": args.num_samples, "seeds": args.seeds,
                              "tiny": args.tiny, "variants": variants}
     save_results(args.out, f"smc-variants-{args.rung}", "smc-variants", meta, records)
     return 0
