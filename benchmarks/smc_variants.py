@@ -95,7 +95,7 @@ def main(argv=None):
                   f"log vol {r['log_volume']:.3f} ± {r['log_volume_se']:.3f} "
                   f"{'pass' if r['passed'] else 'FAIL ' + ','.join(r['failing'])}", file=sys.stderr, flush=True)
     meta = machine | {"rung": args.rung, "num_samples": args.num_samples, "seeds": args.seeds,
-                             "tiny": args.tiny, "variants": variants}
+                      "tiny": args.tiny, "variants": variants}
     save_results(args.out, f"smc-variants-{args.rung}", "smc-variants", meta, records)
     return 0
 
