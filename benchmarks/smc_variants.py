@@ -3,8 +3,8 @@
 For each variant (a name and ``cn.SMC`` keyword arguments) and each key, one
 ``cn.sample`` of ``--num-samples`` draws with the ladder's ``smc`` key for that seed, then
 ``cn.diagnose`` without a reference (``rng_key = key(seed + 1)``, as ``ladder.py --seed``
-does). A record: rows, effective draws (``tree.attrs["ess"]``) and the between-population
-inflation, gradient evaluations, log vol ± SE, run seconds, the verdict and the failing
+does). A record: rows, effective draws (``tree.attrs["ess"]``, and ArviZ's bulk ESS of the
+same outputs as the ladder computes it) and the between-population inflation, gradient evaluations, log vol ± SE, run seconds, the verdict and the failing
 checks. Which settings buy effective draws, passing reports or unbiased volumes, and at
 what cost — the evidence behind the defaults and behind ``report.advice``.
 
@@ -33,7 +33,7 @@ import jax  # noqa: E402
 import consistent_nets as cn  # noqa: E402
 from benchmarks.harness import machine_info, save_results  # noqa: E402
 from benchmarks.rungs import RUNGS, get_rung  # noqa: E402
-from methods import method_key  # noqa: E402
+from methods import effective_draws_record, method_key  # noqa: E402
 
 TINY = {"num_samples": 40, "variants": {"default": {}, "particles40": {"num_particles": 40}}}
 
@@ -61,6 +61,8 @@ def run_one(problem, name, kwargs, seed, num_samples):
     report = cn.diagnose(tree, problem, rng_key=jax.random.key(seed + 1))
     a = tree.attrs
     rows = int(tree.posterior.sizes["chain"] * tree.posterior.sizes["draw"])
+    # ArviZ's bulk ESS of the same features, for comparison with the ladder's peers
+    arviz = effective_draws_record(problem, tree, {"run_s": seconds, "grad_evals": int(a["num_grad_evals"])})
     return {
         "variant": name, "settings": kwargs, "seed": seed, "rows": rows,
         "ess": float(a["ess"]), "inflation": float(a.get("ess_between_population_inflation", float("nan"))),
@@ -68,6 +70,7 @@ def run_one(problem, name, kwargs, seed, num_samples):
         "log_volume": float(a["log_volume"]), "log_volume_se": float(a["log_volume_se"]),
         "seconds": seconds, "passed": bool(report.passed),
         "failing": [n for n, c in report.checks.items() if c.passed is False],
+        "ess_arviz": arviz["ess_arviz"], "grads_per_ess_arviz": arviz["grad_evals_per_ess_arviz"],
     }
 
 

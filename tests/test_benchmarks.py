@@ -209,6 +209,8 @@ def test_trust_scripts_tiny(tmp_path, script, kind):
     (path,) = tmp_path.glob("*.json")
     data = load(path)
     assert data["kind"] == kind and data["records"]
+    if kind == "smc-variants":  # both counts of effective draws, for every variant
+        assert all(r["ess"] > 0 and r["ess_arviz"] > 0 for r in data["records"])
 
 
 def test_latency_tiny(tmp_path):
