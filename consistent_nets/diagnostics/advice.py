@@ -28,8 +28,11 @@ _CHAINS = (
 )
 
 
-def advise(checks: Mapping[str, CheckResult], attrs: Mapping, num_chains: int, num_draws: int) -> tuple[str, ...]:
-    """One line of advice per cause of failure, in the order a user should act on them."""
+def advise(checks: Mapping[str, CheckResult], attrs: Mapping, num_chains: int, num_rows: int) -> tuple[str, ...]:
+    """One line of advice per cause of failure, in the order a user should act on them.
+
+    ``num_chains`` populations or chains holding ``num_rows`` draws in all (``report.info``).
+    """
     failed = {name for name, c in checks.items() if c.passed is False}
     method = str(attrs.get("method", ""))
     out = []
@@ -51,16 +54,16 @@ def advise(checks: Mapping[str, CheckResult], attrs: Mapping, num_chains: int, n
         if method == "smc":
             inflation = attrs.get("ess_between_population_inflation")
             said = f" ({float(inflation):.2g}x the variance their lineages explain)" if _finite(inflation) else ""
-            out.append(_POPULATIONS.format(chains=num_chains, inflation=said, more=2 * num_draws))
+            out.append(_POPULATIONS.format(chains=num_chains, inflation=said, more=2 * num_rows // num_chains))
         else:
             out.append(_CHAINS)
     if "ess" in failed:
-        ess, rows = checks["ess"].statistic, num_chains * num_draws
-        if method != "smc" and ess < 0.1 * rows:  # MCMC draws that barely move
-            out.append(f"{ess:.0f} effective draws of {rows} rows: the chains barely move; method='smc'")
+        ess = checks["ess"].statistic
+        if method != "smc" and ess < 0.1 * num_rows:  # MCMC draws that barely move
+            out.append(f"{ess:.0f} effective draws of {num_rows} rows: the chains barely move; method='smc'")
         else:
             more = " or more particles per population" if method == "smc" else ""
-            out.append(f"{ess:.0f} effective draws of {rows} rows: ask for more draws (num_samples){more}")
+            out.append(f"{ess:.0f} effective draws of {num_rows} rows: ask for more draws (num_samples){more}")
     if "orbit" in failed and not int(attrs.get("symmetrized", 0)):
         out.append(
             "the draws favour some hidden-unit permutations or sign flips: for a cn.Problem, "

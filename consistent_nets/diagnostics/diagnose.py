@@ -179,8 +179,7 @@ def diagnose(
     elif not failed and not math.isfinite(distance):
         inconclusive = "no distance could be estimated"
     passed = not failed and not inconclusive
-    chains = int(info.get("num_chains", 0))
-    what = advice.advise(checks, tree.attrs, chains, int(info.get("num_draws", 0)) // max(chains, 1))
+    what = advice.advise(checks, tree.attrs, int(info.get("num_chains", 0)), int(info.get("num_draws", 0)))
     return Report(checks, bool(passed), distance, noise, float(alpha), info, inconclusive, what)
 
 

@@ -16,12 +16,12 @@ def _checks(failed=(), passed=("chord", "rhat", "ess", "populations"), ess=150.0
 
 
 def test_nothing_failed_nothing_to_try():
-    assert advise(_checks(), {"method": "smc"}, 4, 500) == ()
+    assert advise(_checks(), {"method": "smc"}, 4, 2000) == ()
 
 
 def test_smc_populations_apart_asks_for_bigger_populations_not_more():
     attrs = {"method": "smc", "ess_between_population_inflation": 3.71}
-    out = advise(_checks(failed=("rhat", "populations", "ess")), attrs, 4, 500)
+    out = advise(_checks(failed=("rhat", "populations", "ess")), attrs, 4, 2000)
     assert len(out) == 2
     assert "num_particles=1000" in out[0] and "3.7x" in out[0] and "4 populations" in out[0]
     assert "tree.attrs['ess']" in out[0]
@@ -29,7 +29,7 @@ def test_smc_populations_apart_asks_for_bigger_populations_not_more():
 
 
 def test_mcmc_chains_apart_point_to_smc():
-    out = advise(_checks(failed=("rhat",)), {"method": "anneal"}, 8, 100)
+    out = advise(_checks(failed=("rhat",)), {"method": "anneal"}, 8, 800)
     assert len(out) == 1 and "different regions" in out[0] and "method='smc'" in out[0]
     # one chain cannot be apart from the others
     assert advise(_checks(failed=("rhat",)), {"method": "anneal"}, 1, 100) == ()
@@ -38,15 +38,15 @@ def test_mcmc_chains_apart_point_to_smc():
 def test_orbit_advice_only_for_draws_not_symmetrized():
     checks = _checks(failed=("orbit",))
     checks["orbit"] = CheckResult("orbit", 1.0, 1e-9, 0.002, False, "null")
-    assert "cn.symmetrize" in advise(checks, {"method": "smc", "symmetrized": 0}, 4, 500)[0]
-    assert advise(checks, {"method": "smc", "symmetrized": 1}, 4, 500) == ()
+    assert "cn.symmetrize" in advise(checks, {"method": "smc", "symmetrized": 0}, 4, 2000)[0]
+    assert advise(checks, {"method": "smc", "symmetrized": 1}, 4, 2000) == ()
 
 
 def test_membership_and_volume_name_their_causes():
-    out = advise(_checks(failed=("membership", "volume")), {"method": "smc"}, 4, 500)
+    out = advise(_checks(failed=("membership", "volume")), {"method": "smc"}, 4, 2000)
     assert "outside S" in out[0] and "num_particles >= 1000" in out[1]
 
 
 def test_chains_that_barely_move_point_to_smc():
-    (line,) = advise(_checks(failed=("ess",), ess=18.0), {"method": "anneal"}, 8, 100)
+    (line,) = advise(_checks(failed=("ess",), ess=18.0), {"method": "anneal"}, 8, 800)
     assert "18 effective draws of 800 rows" in line and "barely move" in line and "method='smc'" in line
