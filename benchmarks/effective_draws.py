@@ -26,6 +26,7 @@ import os
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
 
 import argparse  # noqa: E402
+import pickle  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -89,6 +90,9 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tiny", action="store_true", help="tiny sizes: checks the script, not numbers")
     parser.add_argument("--out", default=None)
+    parser.add_argument(
+        "--cache", default=None, help="folder keeping each finished run, so that a rerun with the same arguments resumes"
+    )
     args = parser.parse_args(argv)
     if args.tiny:
         args.runs, args.num_samples, args.num_chains = 3, 64, 2
@@ -96,7 +100,17 @@ def main(argv=None):
     problem = rung.build()
     runs = []
     for r in range(args.runs):
-        out = one_run(problem, args.method, jax.random.key(args.seed + r), args.num_samples, args.num_chains)
+        cached = None
+        if args.cache:
+            name = f"{args.rung}-{args.method}-{args.num_samples}x{args.num_chains}-key{args.seed + r}.pkl"
+            cached = Path(args.cache) / name
+        if cached is not None and cached.exists():
+            out = pickle.loads(cached.read_bytes())
+        else:
+            out = one_run(problem, args.method, jax.random.key(args.seed + r), args.num_samples, args.num_chains)
+            if cached is not None:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                cached.write_bytes(pickle.dumps(out))
         print(
             f"[effective_draws] {args.rung} run {r}: ess {out['reported'][0]:.0f} (inflation {out['reported'][2]:.2f}), "
             f"distinct {out['num_distinct']}, log vol {out['log_volume']:.3f} ± {out['log_volume_se']:.3f}, "
