@@ -213,6 +213,19 @@ def test_trust_scripts_tiny(tmp_path, script, kind):
         assert all(r["ess"] > 0 and r["ess_arviz"] > 0 for r in data["records"])
 
 
+def test_effective_draws_cache_resumes(tmp_path):
+    """``--cache`` keeps every finished run; a rerun reads them instead of sampling again."""
+    cache = tmp_path / "cache"
+    run_script("effective_draws.py", "--tiny", "--cache", cache, "--out", tmp_path / "first", timeout=600)
+    assert len(list(cache.glob("*.pkl"))) == 3  # --tiny: three runs
+    for f in cache.glob("*.pkl"):  # a rerun that sampled again would overwrite these
+        os.utime(f, (0, 0))
+    run_script("effective_draws.py", "--tiny", "--cache", cache, "--out", tmp_path / "second", timeout=600)
+    assert all(f.stat().st_mtime == 0 for f in cache.glob("*.pkl"))
+    (first,), (second,) = (list((tmp_path / d).glob("*.json")) for d in ("first", "second"))
+    assert load(first)["records"] == load(second)["records"]
+
+
 def test_latency_tiny(tmp_path):
     run_script("latency.py", "--tiny", "--out", tmp_path)
     data = load(tmp_path / "latency-tiny.json")
