@@ -71,8 +71,9 @@ def diagnose(
         draws ``cn.sample`` symmetrized (``tree.attrs["symmetrized"]``: orbit-uniform by
         construction, so the test could only false-alarm).
     ``volume``
-        Cochran's Q test that the log-volume estimates of ``tree``, ``runs`` and the
-        reference agree within their SEs; not applicable with fewer than two.
+        Welch's test that the log-volume estimates of ``tree``, ``runs`` and the
+        reference agree within their SEs, counting each SE's degrees of freedom
+        (``attrs["log_volume_se_dof"]``); not applicable with fewer than two.
     ``weights``
         PSIS Pareto k-hat of importance weights ``log_weights (chain, draw)`` for samples
         whose draws carry them; the library's samplers return unweighted draws, so it is

@@ -197,6 +197,8 @@ class Anneal(Sampler):
                 "num_stages": len(betas),
                 "num_grad_evals": run.grad_evals,
                 "num_distinct": count_distinct_rows(u.reshape(-1, u.shape[-1])),
+                # the SE is the spread of the chains' estimates
+                **({"log_volume_se_dof": len(chain_log_volume) - 1} if len(chain_log_volume) > 1 else {}),
             },
             stages={
                 "beta": (("stage",), betas),

@@ -117,6 +117,9 @@ class Rejection(Sampler):
                 "num_prior_draws": run.num_draws,
                 "num_accepted": run.num_accepted,
                 "acceptance_rate": run.num_accepted / run.num_draws,
+                # the SE comes from a Poisson-like count k: as a variance estimate it is
+                # as certain as a chi-square with 2k degrees of freedom (CV sqrt(1/k))
+                "log_volume_se_dof": 2 * run.num_accepted,
             },
         )
 

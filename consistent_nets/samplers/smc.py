@@ -259,6 +259,8 @@ class SMC(Sampler):
         }
         if math.isnan(log_volume_se):
             attrs["log_volume_se_note"] = "one chain: run num_chains >= 2 for a standard error"
+        else:  # the SE is the spread of the populations' estimates
+            attrs["log_volume_se_dof"] = chain_log_volume.size - 1
         complete = stop_reason == "done" and bool(found.all())
         notes = []
         if stop_reason != "done":

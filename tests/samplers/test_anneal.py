@@ -30,6 +30,7 @@ def test_anneal_draws_in_set_and_stage_records(xor_anneal, xor_problem):
     mean_g = stages["mean_penalty"].values.mean(axis=0)
     assert mean_g[-1] < 0.1 * mean_g[0]
     assert np.isfinite(xor_anneal.attrs["log_volume"]) and xor_anneal.attrs["log_volume_se"] > 0
+    assert xor_anneal.attrs["log_volume_se_dof"] == 7  # eight chains' estimates
 
 
 #: thermodynamic integration with SMALL over 10 keys (100..109): mean -4.695, sd 0.256

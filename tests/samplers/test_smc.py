@@ -42,6 +42,8 @@ def test_smc_log_volume_matches_exact(xor_smc):
     # the SE is honest: the error is within 4 of them (+ 3 SEs of the exact value's own 0.003)
     assert 0 < se < 0.2
     assert abs(log_volume - XOR_LOG_VOLUME) <= 4 * se + 0.01
+    # the SE is the spread of the populations' estimates: one degree of freedom fewer
+    assert xor_smc.attrs["log_volume_se_dof"] == xor_smc.posterior.sizes["chain"] - 1
 
 
 def test_smc_with_hmc_moves_is_exact_on_xor(xor_problem, xor_rejection):
