@@ -246,8 +246,7 @@ class SMC(Sampler):
         attrs = {
             "num_stages": len(run.infos),
             "num_grad_evals": total("num_grad_evals"),
-            # vectorised NUTS builds every tree of a batch as long as its longest one
-            "num_grad_evals_executed": total("num_grad_evals_executed"),
+            "num_grad_evals_executed": total("num_grad_evals_executed"),  # a batch's trees: as long as its longest
             "num_divergent": total("num_divergent"),
             "num_distinct": count_distinct_rows(u.reshape(-1, u.shape[-1])),
             # the in-S particles the final moves started from: a floor on real diversity
@@ -256,11 +255,10 @@ class SMC(Sampler):
             "final_jump": float(np.mean(np.asarray(final_info.jump))),
             "target_ess": self.target_ess,
             "min_fraction_in_set": self.min_fraction_in_set,
+            "log_volume_se_dof": chain_log_volume.size - 1,  # the SE is the populations' spread
         }
         if math.isnan(log_volume_se):
             attrs["log_volume_se_note"] = "one chain: run num_chains >= 2 for a standard error"
-        else:  # the SE is the spread of the populations' estimates
-            attrs["log_volume_se_dof"] = chain_log_volume.size - 1
         complete = stop_reason == "done" and bool(found.all())
         notes = []
         if stop_reason != "done":
