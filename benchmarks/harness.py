@@ -243,7 +243,9 @@ def write_results(path: Path, kind: str, meta: dict, records: list[dict]) -> Pat
     """One JSON file per invocation: ``{"kind", "meta", "records"}``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = dict(meta)
-    meta["command"] = " ".join(["python", f"benchmarks/{Path(sys.argv[0]).name}"] + sys.argv[1:])
+    # absolute paths (an --out or --cache folder) are this machine's: only their last part is kept
+    args = [f".../{Path(a).name}" if os.path.isabs(a) else a for a in sys.argv[1:]]
+    meta["command"] = " ".join(["python", f"benchmarks/{Path(sys.argv[0]).name}", *args])
     if hasattr(os, "getloadavg"):
         meta["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
     payload = {"kind": kind, "meta": clean(meta), "records": clean(records)}

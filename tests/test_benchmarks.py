@@ -52,6 +52,8 @@ def load(path):
     for key in ("date", "cpu", "cpu_count", "jax", "jax_devices", "command", "tiny"):
         assert key in data["meta"], key
     assert data["meta"]["tiny"] is True
+    # no path of the machine that ran it (the tests pass absolute --out folders)
+    assert not any(os.path.isabs(a) for a in data["meta"]["command"].split()), data["meta"]["command"]
     return data
 
 
