@@ -100,6 +100,7 @@ def volume_check(trees) -> CheckResult:
         )
     x = np.array([f[1] for f in found])
     f, p_value, df2, mean = welch_test(x, [e[2] for e in found], [e[3] for e in found])
-    dof = "known SEs" if math.isinf(df2) else f"F({len(found) - 1}, {df2:.3g}): SEs of {min(e[3] for e in found):.3g}+ dof"
+    nu = [e[3] for e in found]
+    dof = "known SEs" if math.isinf(df2) else f"F({len(found) - 1}, {df2:.3g}), SEs of {min(nu):.3g} to {max(nu):.3g} dof"
     detail = f"Welch test of {len(found)} estimates, {dof} (pooled log vol {mean:.4g}, spread {np.ptp(x):.3g})"
     return CheckResult("volume", f, p_value, math.nan, True, NULL, detail)
