@@ -123,6 +123,10 @@ for (name, width), (log_vol, se) in curves.items():
 # `benchmarks/ladder.py` runs every method on a ladder of problems (XOR, moons, ...) and
 # writes `benchmarks/results/ladder-<rung>.json`; `BENCHMARKS.md` has the full table. To
 # produce them: `uv run python benchmarks/ladder.py --rung xor --out benchmarks/results/ladder-xor.json`.
+# The bars below are ±2 SE. An `smc` SE is the spread of 4 populations (3 degrees of
+# freedom, `tree.attrs["log_volume_se_dof"]`), so ±2 SE covers less than 95 % (that takes
+# ±3.2 SE); rejection's SE comes from its count of accepted draws (twice that many
+# degrees of freedom: near-exact from a few dozen on).
 
 # %%
 root = next((p for p in ("benchmarks/results", "../benchmarks/results") if os.path.isdir(p)), None)
