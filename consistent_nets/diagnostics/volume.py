@@ -99,8 +99,8 @@ def volume_check(trees) -> CheckResult:
             "volume", NULL, f"{len(found)} log-volume estimate(s) with an SE: pass runs=[...] or a reference"
         )
     x = np.array([f[1] for f in found])
-    f, p_value, df2, mean = welch_test(x, [e[2] for e in found], [e[3] for e in found])
     nu = [e[3] for e in found]
+    f, p_value, df2, mean = welch_test(x, [e[2] for e in found], nu)
     dof = "known SEs" if math.isinf(df2) else f"F({len(found) - 1}, {df2:.3g}), SEs of {min(nu):.3g} to {max(nu):.3g} dof"
     detail = f"Welch test of {len(found)} estimates, {dof} (pooled log vol {mean:.4g}, spread {np.ptp(x):.3g})"
     return CheckResult("volume", f, p_value, math.nan, True, NULL, detail)

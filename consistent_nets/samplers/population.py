@@ -11,7 +11,7 @@ from . import distributed
 from .moves import chunked_vmap
 from .particles import split_keys
 
-__all__ = ["shard_chains", "log_volume_from_chains", "initial_population", "population_terms", "stack_infos"]
+__all__ = ["shard_chains", "log_volume_from_chains", "log_volume_se_dof", "initial_population", "population_terms", "stack_infos"]
 
 
 def shard_chains(tree, num_chains: int):
@@ -50,6 +50,13 @@ def log_volume_from_chains(log_volumes) -> tuple[float, float]:
     if lv.size < 2:
         return log_volume, math.nan
     return log_volume, float(np.std(z, ddof=1) / (math.sqrt(lv.size) * np.mean(z)))
+
+
+def log_volume_se_dof(log_volumes) -> dict:
+    """The attrs entry saying how many degrees of freedom :func:`log_volume_from_chains`'s
+    SE has: the spread of ``C`` chains' estimates, ``C - 1`` (none with one chain)."""
+    n = np.asarray(log_volumes).size
+    return {"log_volume_se_dof": n - 1} if n > 1 else {}
 
 
 def initial_population(target, rng_key, num_particles: int, batch_size: int | None = None, axis_name=None):
