@@ -62,7 +62,8 @@ def sample(
         configure one.
     num_samples : int
         Total draws in S to return, over all chains (split evenly; rounded down to a
-        multiple of ``num_chains``).
+        multiple of ``num_chains``). ``cn.SMC(num_particles=...)`` overrides it: every
+        population then returns all its ``num_particles`` draws.
     num_chains : int
         Independent chains / populations; ``log_volume_se`` and function-space R-hat
         come from their spread.

@@ -197,8 +197,9 @@ def symmetrize(tree, problem, rng_key):
     """Exact augmentation: apply an independent uniform group element to every draw.
 
     The target is invariant under the group, so a sample from it stays a sample from it;
-    a sample stuck in one orbit becomes orbit-uniform (and then passes the orbit test by
-    construction: run ``diagnose`` on a tree sampled with ``symmetrize=False`` to see
+    a sample stuck in one orbit becomes orbit-uniform (the tree is marked
+    ``attrs["symmetrized"]`` and ``diagnose`` skips the orbit test, which could only
+    false-alarm: run ``diagnose`` on a tree sampled with ``symmetrize=False`` to see
     orbit problems). ``cn.sample`` does this by default for a ``cn.Problem``.
 
     Parameters

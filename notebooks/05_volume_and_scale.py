@@ -126,7 +126,8 @@ for (name, width), (log_vol, se) in curves.items():
 # The bars below are ±2 SE. An `smc` SE is the spread of 4 populations (3 degrees of
 # freedom, `tree.attrs["log_volume_se_dof"]`), so ±2 SE covers less than 95 % (that takes
 # ±3.2 SE); rejection's SE comes from its count of accepted draws (twice that many
-# degrees of freedom: near-exact from a few dozen on).
+# degrees of freedom: near-exact from a few dozen on). A BlackJAX peer's SE is the spread
+# of its two runs (1 degree of freedom): ±2 SE covers only about 70 % there.
 
 # %%
 root = next((p for p in ("benchmarks/results", "../benchmarks/results") if os.path.isdir(p)), None)

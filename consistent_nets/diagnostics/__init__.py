@@ -3,7 +3,8 @@
 One idea per module: :mod:`.membership`, :mod:`.mixing` (function-space R-hat/ESS),
 :mod:`.chord` (reference-free exact uniformity along random chords), :mod:`.orbit`
 (symmetry-orbit uniformity), :mod:`.volume` (log-volume agreement), :mod:`.weights`
-(PSIS k-hat), :mod:`.two_sample` (energy distance to a reference), :mod:`.distance`
+(PSIS k-hat), :mod:`.populations` (do populations weight S's regions alike),
+:mod:`.two_sample` (energy distance and per-feature KS against a reference), :mod:`.distance`
 (the single TV-lower-bound number), :mod:`.calibrate` (planted-teacher SBC), all
 gathered by :func:`diagnose` into a :class:`Report`.
 """

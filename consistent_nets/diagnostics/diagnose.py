@@ -115,7 +115,8 @@ def diagnose(
         (``max(N, 2000)`` exact draws, at most 4000, within ``2**22`` prior draws; ``ValueError`` when
         the tree's ``log_volume`` says that is not enough), or ``"auto"``: rejection when
         it fits that budget, none otherwise. With ``None`` the verdict rests on the
-        reference-free checks (chord, orbit, mixing, membership), which work at any
+        reference-free checks (chord, mixing, populations, membership, and orbit where
+        it runs), which work at any
         problem size: the chord test costs about ``max_draws * (2 * 256 + 60)`` network
         evaluations on the training data, and on XOR it alone fails the SGD heuristic.
     rng_key : jax.random key

@@ -3,8 +3,11 @@
 Weight-space R-hat is meaningless for networks: two chains sampling different but
 equivalent orbits (permuted or sign-flipped hidden units) have the same function and
 different weights. Outputs ``f_w(x_k)`` at probe points ``x_k`` are invariant, so their
-rank-normalised split R-hat (Vehtari et al. 2021) and bulk ESS, from ArviZ, measure
-whether the chains agree and how many effectively independent draws there are.
+rank-normalised split R-hat (Vehtari et al. 2021, from ArviZ) measures whether the
+chains agree. The ESS check counts effectively independent draws as the draws'
+structure requires (:func:`consistent_nets.samplers.effective.effective_draws`: ArviZ's
+bulk ESS of the outputs for chains, lineage groups and between-population spread for
+SMC populations).
 
 Thresholds: ``max_k Rhat_k < max(1.01, r*)`` and ``min_k ESS_k >= min(400, N / 4)`` with
 ``N`` the number of draws (400 = 100 per chain for four chains; ``N / 4`` for small
