@@ -175,12 +175,26 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def _start_state() -> dict:
+    state = {"date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), "git_commit": _git_commit()}
+    if hasattr(os, "getloadavg"):
+        state["load_avg_start"] = [round(x, 2) for x in os.getloadavg()]
+    return state
+
+
+#: the date, commit and load average when this process imported the harness, i.e. as the
+#: script started: a script that builds its meta after its runs still records the code it
+#: ran and the load it started under (``write_results`` adds the load at the end)
+_START = _start_state()
+
+
 def machine_info() -> dict:
-    """What the numbers were measured on (no host names, no paths)."""
+    """What the numbers were measured on (no host names, no paths); ``date``,
+    ``git_commit`` and ``load_avg_start`` as the script started."""
     import jax
 
     info = {
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": _START["date"],
         "cpu": _cpu_model(),
         "cpu_count": os.cpu_count(),
         "platform": platform.platform(terse=True),
@@ -189,7 +203,7 @@ def machine_info() -> dict:
         "jax_devices": jax.device_count(),
         "jax_backend": jax.default_backend(),
         "xla_flags": os.environ.get("XLA_FLAGS", ""),
-        "git_commit": _git_commit(),
+        "git_commit": _START["git_commit"],
     }
     try:
         import blackjax
@@ -197,8 +211,8 @@ def machine_info() -> dict:
         info["blackjax"] = blackjax.__version__
     except ImportError:  # pragma: no cover
         pass
-    if hasattr(os, "getloadavg"):
-        info["load_avg_start"] = [round(x, 2) for x in os.getloadavg()]
+    if "load_avg_start" in _START:
+        info["load_avg_start"] = _START["load_avg_start"]
     return info
 
 

@@ -298,3 +298,19 @@ def test_populations_power_drop_tiny(tmp_path):
     records = load(tmp_path / "populations-power-xor-drop-tiny.json")["records"]
     assert [r["method"] for r in records] == ["smc", "smc-drop"]
     assert records[0]["q_removed"] == 0.0 and abs(records[1]["q_removed"] - 0.2) < 0.05, records
+
+
+def test_results_record_the_start_and_the_end(tmp_path, monkeypatch):
+    # a script that builds its meta after its runs must still record the load and the
+    # commit it started with, and the load it ended with
+    monkeypatch.syspath_prepend(str(ROOT))
+    from benchmarks import harness
+
+    started = harness.machine_info()
+    monkeypatch.setattr(harness.os, "getloadavg", lambda: (99.0, 98.0, 97.0))
+    meta = harness.machine_info()
+    assert meta["date"] == started["date"] and meta["git_commit"] == started["git_commit"]
+    assert meta["load_avg_start"] == started["load_avg_start"] != [99.0, 98.0, 97.0]
+    written = json.loads(harness.write_results(tmp_path / "r.json", "k", meta, []).read_text())
+    assert written["meta"]["load_avg_end"] == [99.0, 98.0, 97.0]
+    assert written["meta"]["load_avg_start"] == started["load_avg_start"]
