@@ -53,4 +53,6 @@ def run(args) -> int:
     vol, se = float(tree.attrs["log_volume"]), float(tree.attrs["log_volume_se"])
     vol_text = f"no volume estimate from {args.method}" if math.isnan(vol) else f"log vol(S) = {vol:.3f} ± {se:.3f}"
     print(f"{int(tree.sample_stats['in_set'].sum())} draws in S by {args.method}; {vol_text}; wrote {out}")
+    if "log_volume_note" in tree.attrs and not math.isnan(vol):
+        print(f"note on the volume: {tree.attrs['log_volume_note']}")
     return 0

@@ -32,7 +32,7 @@ import numpy as np
 from .._checks import check_fraction, check_int
 from .._trees import count_distinct_rows
 from .base import Sampler
-from .population import initial_population, log_volume_from_chains, log_volume_se_dof, shard_chains
+from .population import initial_population, log_volume_attrs, log_volume_from_chains, shard_chains
 from .result import Infeasible, Result
 from .schedules import Schedule, geometric_schedule, schedule_values
 
@@ -197,7 +197,7 @@ class Anneal(Sampler):
                 "num_stages": len(betas),
                 "num_grad_evals": run.grad_evals,
                 "num_distinct": count_distinct_rows(u.reshape(-1, u.shape[-1])),
-                **log_volume_se_dof(chain_log_volume),
+                **log_volume_attrs(chain_log_volume),
             },
             stages={
                 "beta": (("stage",), betas),

@@ -23,7 +23,7 @@ from . import tempered
 from .base import Sampler
 from .distributed import device_get
 from .moves import MOVE_KERNELS
-from .population import log_volume_from_chains, log_volume_se_dof, stack_infos
+from .population import log_volume_attrs, log_volume_from_chains, stack_infos
 from .result import Infeasible, Result
 from .smc_programs import particle_mesh, place_keys, smc_programs
 
@@ -255,7 +255,7 @@ class SMC(Sampler):
             "final_jump": float(np.mean(np.asarray(final_info.jump))),
             "target_ess": self.target_ess,
             "min_fraction_in_set": self.min_fraction_in_set,
-            **log_volume_se_dof(chain_log_volume),
+            **log_volume_attrs(chain_log_volume, num_particles=int(u.shape[1])),
         }
         if math.isnan(log_volume_se):
             attrs["log_volume_se_note"] = "one chain: run num_chains >= 2 for a standard error"

@@ -44,6 +44,28 @@ def test_smc_log_volume_matches_exact(xor_smc):
     assert abs(log_volume - XOR_LOG_VOLUME) <= 4 * se + 0.01
     # the SE is the spread of the populations' estimates: one degree of freedom fewer
     assert xor_smc.attrs["log_volume_se_dof"] == xor_smc.posterior.sizes["chain"] - 1
+    # ... and how far apart they are: on XOR close enough that no bias note is added
+    per_population = xor_smc["smc_stages"]["log_volume"].values
+    assert xor_smc.attrs["log_volume_population_sd"] == pytest.approx(np.std(per_population, ddof=1))
+    assert xor_smc.attrs["log_volume_population_sd"] < 0.25 and "log_volume_note" not in xor_smc.attrs
+
+
+def test_log_volume_attrs_note_a_wide_spread():
+    """Populations whose log Z spread more than 0.25 nats get a note (measured: their pooled
+    estimate ran low by more than the SE); near ones, non-SMC chains and lone finite
+    estimates do not."""
+    from consistent_nets.samplers.population import log_volume_attrs
+
+    wide = log_volume_attrs([-42.0, -42.5, -41.8, -42.9], num_particles=500)
+    assert wide["log_volume_se_dof"] == 3 and wide["log_volume_population_sd"] == pytest.approx(0.4967, abs=1e-4)
+    assert "spread 0.50 nats" in wide["log_volume_note"] and "num_particles=1000" in wide["log_volume_note"]
+    near = log_volume_attrs([-42.0, -42.1, -41.95, -42.05], num_particles=500)
+    assert near["log_volume_population_sd"] < 0.25 and "log_volume_note" not in near
+    assert "log_volume_note" not in log_volume_attrs([-42.0, -42.5, -41.8, -42.9])  # chains, not populations
+    # a population that found nothing (log Z = -inf) counts for the dof, not the spread
+    lone = log_volume_attrs([-np.inf, -42.0], num_particles=500)
+    assert lone == {"log_volume_se_dof": 1}
+    assert log_volume_attrs([-5.0]) == {}
 
 
 def test_smc_with_hmc_moves_is_exact_on_xor(xor_problem, xor_rejection):
