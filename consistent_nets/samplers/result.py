@@ -23,7 +23,9 @@ class Result:
         Per-draw statistics ``(chain, draw)``; ``in_set`` is required.
     log_volume, log_volume_se : float
         The estimate of log vol(S) and its standard error (``nan`` where the method
-        gives none, with a note in ``attrs["log_volume_note"]``).
+        gives none, with a note in ``attrs["log_volume_note"]``; ``smc`` puts a note
+        there too when its populations' estimates spread widely, see
+        :func:`.population.log_volume_attrs`).
     complete : bool
         Whether every draw asked for was returned.
     note : str
