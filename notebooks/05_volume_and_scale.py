@@ -161,3 +161,47 @@ if rows:
                xlabel="log vol(S) ± 2 SE", title=f"ladder rung: {rung}")
     fig.suptitle("benchmark ladder: volume estimates by method (wall time in brackets)")
     plt.show()
+
+# %% [markdown]
+# ## The volume against the population size
+#
+# Each SMC population's $\hat Z$ is unbiased for vol(S), but skewed: a small population
+# usually misses the rare runs that find more of $S$, so $\log \hat Z$ is biased low, by an
+# amount that shrinks with the particles per population $N$. `benchmarks/volume_bias.py`
+# runs 8 (or 4) independent populations at each $N$; plotted against $1/N$, the mean
+# $\log \hat Z$ should approach a straight line to the large-$N$ value. On random labels
+# `smc` and the tuned BlackJAX peer extrapolate to the same value; on the 1441-weight
+# teacher the default 500 particles per population sit 0.2–0.4 nats low (BENCHMARKS.md).
+# A run's `tree.attrs["log_volume_population_sd"]` is the spread this plot's error bars
+# come from; above 0.25 nats `tree.attrs["log_volume_note"]` warns of the bias. The plot
+# shows the result files `benchmarks/results` holds (some sizes were measured without
+# keeping a file; BENCHMARKS.md has every number).
+
+# %%
+bias = {}
+for path in sorted(glob.glob(os.path.join(root, "volume-bias-*.json"))) if root else []:
+    with open(path) as fh:
+        result = json.load(fh)
+    for r in result["records"]:
+        values = np.asarray([v for v in r["log_volume_per_population"] if v is not None], dtype=float)
+        if values.size >= 2:
+            bias.setdefault((r["rung"], r["method"]), []).append(
+                (r["num_particles"], values.mean(), values.std(ddof=1) / np.sqrt(values.size)))
+if not bias:
+    print("No volume-bias results found. Produce them with:\n"
+          "  uv run python benchmarks/volume_bias.py --rung random-labels --sizes 250 500 1000 2000")
+else:
+    rungs = sorted({rung for rung, _ in bias})
+    fig, axes = plt.subplots(1, len(rungs), figsize=(5.5 * len(rungs), 3.8), constrained_layout=True, squeeze=False)
+    for ax, rung in zip(axes[0], rungs):
+        for (r_rung, method), points in sorted(bias.items()):
+            if r_rung != rung:
+                continue
+            n, mean, sem = (np.asarray(c, dtype=float) for c in zip(*sorted(points)))
+            ax.errorbar(1.0 / n, mean, yerr=2 * sem, fmt="o-", capsize=3, label=method)
+            for x, y, size in zip(1.0 / n, mean, n):
+                ax.annotate(f"N={size:.0f}", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        ax.set(xlabel="1 / particles per population", ylabel="mean log Ẑ of a population ± 2 SE", title=rung)
+        ax.legend()
+    fig.suptitle("the small-population bias of log Ẑ")
+    plt.show()
