@@ -291,3 +291,16 @@ def test_help_and_argument_errors_do_not_import_jax(tmp_path):
     assert out["codes"] == [EXIT_OK, EXIT_OK] + [EXIT_BAD_INPUT] * (len(cases) - 2)
     errors = [line for line in result.stderr.splitlines() if "error" in line]
     assert len(errors) == len(cases) - 2 and "Traceback" not in result.stderr
+
+
+def test_sample_prints_the_volume_note(tmp_path, capsys):
+    # 8 particles per population: their log-volume estimates spread far more than 0.25 nats
+    out = tmp_path / "small.nc"
+    assert main(["sample", "--dataset", "xor", "--num-samples", "32", "--out", str(out)]) == EXIT_OK
+    printed = capsys.readouterr().out
+    import consistent_nets as cn
+
+    tree, _ = cn.load(str(out))
+    assert tree.attrs["log_volume_population_sd"] > 0.25
+    assert f"note on the volume: {tree.attrs['log_volume_note']}" in printed
+    assert "num_particles=16" in printed and "num_samples doubled" in printed

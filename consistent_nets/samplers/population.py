@@ -82,7 +82,8 @@ def log_volume_attrs(log_volumes, num_particles: int | None = None) -> dict:
             f"the {finite.size} populations' log-volume estimates spread {sd:.2f} nats (SD): at spreads "
             f"above {LOG_VOLUME_SPREAD_NOTE} the pooled estimate was measured 0.1-0.4 nats below the "
             "large-population value (random labels, a 1441-weight teacher; more than the SE on the "
-            f"teacher): compare a run with method=cn.SMC(num_particles={2 * num_particles})"
+            f"teacher): compare a run with twice the particles per population "
+            f"(method=cn.SMC(num_particles={2 * num_particles}), or num_samples doubled)"
         )
     return out
 
