@@ -175,10 +175,15 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def _load_average() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages (``None`` where the OS has none)."""
+    return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
+
+
 def _start_state() -> dict:
     state = {"date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), "git_commit": _git_commit()}
-    if hasattr(os, "getloadavg"):
-        state["load_avg_start"] = [round(x, 2) for x in os.getloadavg()]
+    if (load := _load_average()) is not None:
+        state["load_avg_start"] = load
     return state
 
 
@@ -260,8 +265,8 @@ def write_results(path: Path, kind: str, meta: dict, records: list[dict]) -> Pat
     # absolute paths (an --out or --cache folder) are this machine's: only their last part is kept
     args = [f".../{Path(a).name}" if os.path.isabs(a) else a for a in sys.argv[1:]]
     meta["command"] = " ".join(["python", f"benchmarks/{Path(sys.argv[0]).name}", *args])
-    if hasattr(os, "getloadavg"):
-        meta["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
+    if (load := _load_average()) is not None:
+        meta["load_avg_end"] = load
     payload = {"kind": kind, "meta": clean(meta), "records": clean(records)}
     path.write_text(json.dumps(payload, indent=1, sort_keys=False) + "\n")
     return path

@@ -52,8 +52,8 @@ def test_smc_log_volume_matches_exact(xor_smc):
 
 def test_log_volume_attrs_note_a_wide_spread():
     """Populations whose log Z spread more than 0.25 nats get a note (measured: their pooled
-    estimate ran low by more than the SE); near ones, non-SMC chains and lone finite
-    estimates do not."""
+    estimate ran low by about its SE on random labels, by more on the teacher); near ones,
+    non-SMC chains and lone finite estimates do not."""
     from consistent_nets.samplers.population import log_volume_attrs
 
     wide = log_volume_attrs([-42.0, -42.5, -41.8, -42.9], num_particles=500)
