@@ -215,6 +215,17 @@ def test_trust_scripts_tiny(tmp_path, script, kind):
         assert all(r["ess"] > 0 and r["ess_arviz"] > 0 for r in data["records"])
 
 
+def test_final_phase_tiny_replays_the_run(tmp_path):
+    """A replay at factor 1 is the library's own final phase again (same tempering, same
+    keys): what the other factors are compared with is the run itself."""
+    run_script("final_phase.py", "--tiny", "--out", tmp_path, timeout=600)
+    own, replay, softer = load(tmp_path / "final-phase-xor-tiny.json")["records"]
+    for name in ("ess", "final_jump", "final_num_refused", "final_grad_evals", "log_volume"):
+        assert replay[name] == own[name], name
+    assert softer["factor"] == 0.1 and softer["log_volume"] == own["log_volume"]  # fixed before the final phase
+    assert softer["final_jump"] != own["final_jump"]
+
+
 def test_effective_draws_cache_resumes(tmp_path):
     """``--cache`` keeps every finished run; a rerun reads them instead of sampling again."""
     cache = tmp_path / "cache"

@@ -1,0 +1,133 @@
+"""The final phase of ``smc`` moved at lower betas, on one tempering run (a measurement, not a setting).
+
+The final phase resamples a population's in-S particles and moves them with a restricted
+kernel: a ``pi_beta``-reversible move whose proposals outside S are refused is reversible
+for the prior restricted to S at *any* beta (``g = 0`` on S). The library moves at the
+last tempering stage's beta, whose penalty walls are steep where S is thin (the
+teacher's last step sizes are ~1e-3 whitened, its final jump ~0.004 of the 1.0 target).
+Would a softer wall (``beta_move = factor * beta_final``, the step size started at
+``h / sqrt(factor)``) let the copies move apart?
+
+One tempering run (``cn.SMC()`` defaults, the ladder's ``smc`` key for ``--seed``) is kept
+and its final phase replayed once per factor through ``cn.sample`` (the same tempering,
+the same final-phase key; only the moves' beta and first step size differ). Per factor:
+effective draws (the library's and ArviZ's), final jumps, refused proposals, gradients,
+and the ``cn.diagnose`` verdict. The volume does not change (it is fixed before the
+final phase). Reaches into ``SMC.finish``; for measurement only.
+
+    python benchmarks/final_phase.py --rung teacher --seed 0 --factors 1 0.3 0.1 0.01
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
+
+import argparse  # noqa: E402
+import math  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+import consistent_nets as cn  # noqa: E402
+from benchmarks.harness import machine_info, save_results  # noqa: E402
+from benchmarks.rungs import RUNGS, get_rung  # noqa: E402
+from consistent_nets.samplers.distributed import device_get  # noqa: E402
+from consistent_nets.samplers.smc import SMC  # noqa: E402
+from consistent_nets.samplers.smc_programs import place_keys  # noqa: E402
+from methods import effective_draws_record, method_key  # noqa: E402
+
+
+class Replay(SMC):
+    """``cn.SMC()`` whose first run is kept; later runs replay its final phase at
+    ``factor * beta_final`` (set on the class before each ``cn.sample``)."""
+
+    factor = 1.0
+    kept: dict = {}
+
+    def start(self, target, rng_key, num_samples, num_chains):
+        return self.kept["run"] if self.kept else super().start(target, rng_key, num_samples, num_chains)
+
+    def stop(self, run):
+        return "done" if self.kept else super().stop(run)
+
+    def finish(self, run, stop_reason):
+        if not self.kept:
+            self.kept.update(run=run, ancestors=list(run.ancestors))
+        run.ancestors = list(self.kept["ancestors"])  # the tempering's resamplings; the final one is added
+        states, num_chains = run.states, run.num_chains
+        fraction = np.asarray(device_get(jnp.mean(states.in_set, axis=1)), dtype=np.float64)
+        log_z = np.asarray(device_get(states.log_z), dtype=np.float64)
+        p = run.programs
+        keys = place_keys(jax.random.split(run.k_final, num_chains), num_chains, run.mesh)
+        u, num_ancestors, k_move, parents = p["select"](keys, states)
+        run.ancestors.append(np.asarray(device_get(parents)))
+        factor = type(self).factor
+        # the stiffness of the penalty grows with beta: start the step size where it would sit
+        moved = p["mutate"](k_move, u, states.beta * factor, states.step_size / math.sqrt(factor), True,
+                            self.final_moves, self.final_jump_target)
+        final, info = p["final"](states, num_ancestors, moved)
+        return self._result(run, final, device_get(info), log_z + np.log(fraction), fraction, stop_reason)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rung", choices=list(RUNGS), default="teacher")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--factors", type=float, nargs="+", default=[1.0, 0.3, 0.1, 0.01])
+    parser.add_argument("--num-samples", type=int, default=2000)
+    parser.add_argument("--tiny", action="store_true", help="XOR, 40 draws, factors 1, 1 and 0.1: checks the harness (a replay at 1 repeats the run)")
+    parser.add_argument("--out", default=None, help="a .json file or a directory (default benchmarks/results/)")
+    args = parser.parse_args(argv)
+    if args.tiny:
+        args.rung, args.num_samples, args.factors = "xor", 40, [1.0, 1.0, 0.1]
+    if args.factors[0] != 1.0 or any(not 0 < f <= 1 for f in args.factors):
+        parser.error("--factors: the first must be 1 (the library's final phase), all in (0, 1]")
+    machine = machine_info()
+    problem = get_rung(args.rung).build()
+    records = []
+    Replay.kept = {}
+    for factor in args.factors:
+        Replay.factor = factor
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            tree = cn.sample(problem, method=Replay(feasibility_probe=False), num_samples=args.num_samples,
+                             rng_key=method_key(args.seed, "smc"), progress_bar=False)
+        seconds = time.perf_counter() - start
+        stages, a = tree["smc_stages"].ds, tree.attrs
+        grads = int(a["num_grad_evals"])
+        ess = effective_draws_record(problem, tree, {"run_s": seconds, "grad_evals": grads})
+        report = cn.diagnose(tree, problem, rng_key=jax.random.key(args.seed + 1))
+        records.append({
+            "factor": factor, "seed": args.seed, "seconds": seconds, "grad_evals": grads,
+            "final_grad_evals": grads - int(np.sum(np.asarray(stages["num_grad_evals"], dtype=np.int64))),
+            "ess": ess["ess"], "ess_arviz": ess["ess_arviz"],
+            "inflation": float(a.get("ess_between_population_inflation", float("nan"))),
+            "final_jump": np.asarray(stages["final_jump"]).tolist(),
+            "final_num_refused": np.asarray(stages["final_num_refused"]).tolist(),
+            "final_acceptance": np.asarray(stages["final_acceptance"]).tolist(),
+            "log_volume": float(a["log_volume"]), "passed": bool(report.passed),
+            "failing": [n for n, c in report.checks.items() if c.passed is False],
+        })
+        r = records[-1]
+        print(f"[final_phase] factor {factor}: ess {r['ess']:.0f} (ArviZ {r['ess_arviz']:.0f}) final jump "
+              f"{np.mean(r['final_jump']):.4f} refused {sum(r['final_num_refused'])}", file=sys.stderr, flush=True)
+    meta = machine | {"rung": args.rung, "description": get_rung(args.rung).description, "seed": args.seed,
+                      "num_samples": args.num_samples, "tiny": args.tiny,
+                      "note": "the first record's seconds include the tempering run; the others replay only the final phase"}
+    save_results(args.out, f"final-phase-{args.rung}", "final-phase", meta, records)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
