@@ -48,8 +48,9 @@ from methods import effective_draws_record, method_key  # noqa: E402
 
 
 class Replay(SMC):
-    """``cn.SMC()`` whose first run is kept; later runs replay its final phase at
-    ``factor * beta_final`` (set on the class before each ``cn.sample``)."""
+    """``cn.SMC()`` whose first run is kept (and finished by ``SMC.finish`` itself); later
+    runs replay its final phase at ``factor * beta_final`` (set on the class before each
+    ``cn.sample``): at factor 1 a replay must repeat the library's own result."""
 
     factor = 1.0
     kept: dict = {}
@@ -61,8 +62,9 @@ class Replay(SMC):
         return "done" if self.kept else super().stop(run)
 
     def finish(self, run, stop_reason):
-        if not self.kept:
+        if not self.kept:  # the first run ends as the library's does: what every replay is compared with
             self.kept.update(run=run, ancestors=list(run.ancestors))
+            return super().finish(run, stop_reason)
         run.ancestors = list(self.kept["ancestors"])  # the tempering's resamplings; the final one is added
         states, num_chains = run.states, run.num_chains
         fraction = np.asarray(device_get(jnp.mean(states.in_set, axis=1)), dtype=np.float64)

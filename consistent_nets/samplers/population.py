@@ -73,10 +73,9 @@ def log_volume_attrs(log_volumes, num_particles: int | None = None) -> dict:
     ``C - 1`` degrees of freedom (none with one chain). ``log_volume_population_sd``: the
     SD of the finite per-chain ``log Z_c``. For SMC populations of ``num_particles``
     particles, a ``log_volume_note`` when that SD exceeds :data:`LOG_VOLUME_SPREAD_NOTE`:
-    each ``Z_c`` is unbiased but skewed, so ``log Z_c`` is biased low; at that spread the
-    benchmarks measured the pooled estimate low by about its SE on random labels and by
-    more than it on a 1441-weight teacher (measured on those problems, not estimated from
-    the run: no single run measures its own bias).
+    each ``Z_c`` is unbiased but skewed, so ``log Z_c`` is biased low; the note quotes what
+    the benchmarks measured (:data:`MEASURED_LOG_VOLUME_BIAS`: measured on those problems,
+    not estimated from the run: no single run measures its own bias).
     """
     lv = np.asarray(log_volumes, dtype=np.float64)
     out = {"log_volume_se_dof": lv.size - 1} if lv.size > 1 else {}
