@@ -15,7 +15,18 @@ effective draws (the library's and ArviZ's), final jumps, refused proposals, gra
 and the ``cn.diagnose`` verdict. The volume does not change (it is fixed before the
 final phase). Reaches into ``SMC.finish``; for measurement only.
 
+``--slice-moves M ...`` replays the final phase once more per ``M`` with a move that needs
+no gradient instead of NUTS: ``M`` shrinkage slice moves (Neal 2003) on the prior
+restricted to S, each along one line through the particle, the level drawn under the
+prior density and the bracket shrunk towards the particle until a point in S above the
+level is found (at most 16 tries, else the particle stays: still reversible). The line's
+direction is the difference of two particles of the population as the phase starts
+(with probability 0.8) or a Gaussian draw with the population's standard deviations;
+both are fixed for the phase, so every move is exact for the prior restricted to S.
+Is a cheap move that never leaves S better than NUTS's refused trajectories where S is thin?
+
     python benchmarks/final_phase.py --rung teacher --seed 0 --factors 1 0.3 0.1 0.01
+    python benchmarks/final_phase.py --rung moons --factors 1 --slice-moves 12 48 96
 """
 
 from __future__ import annotations
@@ -42,17 +53,70 @@ import consistent_nets as cn  # noqa: E402
 from benchmarks.harness import machine_info, save_results  # noqa: E402
 from benchmarks.rungs import RUNGS, get_rung  # noqa: E402
 from consistent_nets.samplers.distributed import device_get  # noqa: E402
+from consistent_nets.samplers.moves import MoveInfo  # noqa: E402
 from consistent_nets.samplers.smc import SMC  # noqa: E402
 from consistent_nets.samplers.smc_programs import place_keys  # noqa: E402
 from methods import effective_draws_record, method_key  # noqa: E402
 
 
+#: the slice moves' settings: most bracket shrinkages per move, and how often the line's
+#: direction is the difference of two particles rather than a Gaussian draw
+SLICE_MAX_SHRINK, SLICE_DIFFERENCE_PROB = 16, 0.8
+
+
+def slice_moves(target, rng_key, u, num_moves: int):
+    """``num_moves`` shrinkage slice moves of one population ``u`` (N, dim) on the prior
+    restricted to S (see the module's docstring); the final phase's ``MoveInfo`` with
+    forward evaluations (``target.terms``) in place of gradients."""
+    n, dim = u.shape
+    scale = jnp.std(u, axis=0) + 1e-12
+    log_prior0 = jax.vmap(target.terms)(u)[0]
+
+    def one(key, x, log_prior):
+        k_dir, k_pair, k_mix, k_level, k_pos, k_loop = jax.random.split(key, 6)
+        a, b = jax.random.choice(k_pair, n, (2,), replace=False)
+        use_pair = jax.random.uniform(k_mix) < SLICE_DIFFERENCE_PROB
+        d = jnp.where(use_pair, u[a] - u[b], jax.random.normal(k_dir, (dim,)) * scale)
+        level = log_prior - jax.random.exponential(k_level)
+        t0 = jax.random.uniform(k_pos)
+
+        def body(s):
+            lo, hi, _, tries, x_new, lp_new, key = s
+            key, sub = jax.random.split(key)
+            t = jax.random.uniform(sub, minval=lo, maxval=hi)
+            lp, _, in_set = target.terms(x + t * d)
+            good = in_set & (lp > level)
+            lo = jnp.where(good | (t >= 0), lo, t)  # shrink towards the particle (t = 0)
+            hi = jnp.where(good | (t < 0), hi, t)
+            return lo, hi, good, tries + 1, jnp.where(good, x + t * d, x), jnp.where(good, lp, log_prior), key
+
+        start = (-t0, 1.0 - t0, jnp.asarray(False), jnp.asarray(0), x, log_prior, k_loop)
+        _, _, found, tries, x_new, lp_new, _ = jax.lax.while_loop(
+            lambda s: ~s[2] & (s[3] < SLICE_MAX_SHRINK), body, start)
+        return x_new, lp_new, tries, found
+
+    def move(carry, key):
+        x, lp, evals, executed, failed = carry
+        x, lp, tries, found = jax.vmap(one)(jax.random.split(key, n), x, lp)
+        return (x, lp, evals + jnp.sum(tries), executed + jnp.max(tries) * n, failed + jnp.sum(~found)), None
+
+    zero = jnp.zeros((), jnp.int32)
+    (x, _, evals, executed, failed), _ = jax.lax.scan(move, (u, log_prior0, zero, zero, zero),
+                                                     jax.random.split(rng_key, num_moves))
+    jump = jnp.mean(jnp.square((x - u) / scale))
+    accepted = 1.0 - failed / (n * num_moves)
+    return x, MoveInfo(accepted, evals, executed, zero, jnp.asarray(num_moves), jump, failed)
+
+
 class Replay(SMC):
     """``cn.SMC()`` whose first run is kept (and finished by ``SMC.finish`` itself); later
     runs replay its final phase at ``factor * beta_final`` (set on the class before each
-    ``cn.sample``): at factor 1 a replay must repeat the library's own result."""
+    ``cn.sample``): at factor 1 a replay must repeat the library's own result. With
+    ``slice_moves`` set, a replay moves with that many slice moves instead of NUTS."""
 
     factor = 1.0
+    slice_moves: int | None = None
+    final_seconds = float("nan")
     kept: dict = {}
 
     def start(self, target, rng_key, num_samples, num_chains):
@@ -73,10 +137,20 @@ class Replay(SMC):
         keys = place_keys(jax.random.split(run.k_final, num_chains), num_chains, run.mesh)
         u, num_ancestors, k_move, parents = p["select"](keys, states)
         run.ancestors.append(np.asarray(device_get(parents)))
-        factor = type(self).factor
-        # the stiffness of the penalty grows with beta: start the step size where it would sit
-        moved = p["mutate"](k_move, u, states.beta * factor, states.step_size / math.sqrt(factor), True,
-                            self.final_moves, self.final_jump_target)
+        factor, num_slice = type(self).factor, type(self).slice_moves
+        start = time.perf_counter()
+        if num_slice is None:
+            # the stiffness of the penalty grows with beta: start the step size where it would sit
+            moved = p["mutate"](k_move, u, states.beta * factor, states.step_size / math.sqrt(factor), True,
+                                self.final_moves, self.final_jump_target)
+        else:
+            moves = jax.jit(jax.vmap(lambda k, x: slice_moves(run.target, k, x, num_slice)))
+            moves(k_move, u)  # compiled and run once before the timed call
+            start = time.perf_counter()
+            x, info = moves(k_move, u)
+            moved = (x, states.step_size, info)
+        jax.block_until_ready(moved)
+        type(self).final_seconds = time.perf_counter() - start
         final, info = p["final"](states, num_ancestors, moved)
         return self._result(run, final, device_get(info), log_z + np.log(fraction), fraction, stop_reason)
 
@@ -86,20 +160,23 @@ def main(argv=None):
     parser.add_argument("--rung", choices=list(RUNGS), default="teacher")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--factors", type=float, nargs="+", default=[1.0, 0.3, 0.1, 0.01])
+    parser.add_argument("--slice-moves", type=int, nargs="*", default=[],
+                        help="replay the final phase with this many slice moves (one replay per number)")
     parser.add_argument("--num-samples", type=int, default=2000)
-    parser.add_argument("--tiny", action="store_true", help="XOR, 40 draws, factors 1, 1 and 0.1: checks the harness (a replay at 1 repeats the run)")
+    parser.add_argument("--tiny", action="store_true", help="XOR, 40 draws, factors 1, 1 and 0.1, 4 slice moves: checks the harness (a replay at 1 repeats the run)")
     parser.add_argument("--out", default=None, help="a .json file or a directory (default benchmarks/results/)")
     args = parser.parse_args(argv)
     if args.tiny:
-        args.rung, args.num_samples, args.factors = "xor", 40, [1.0, 1.0, 0.1]
+        args.rung, args.num_samples, args.factors, args.slice_moves = "xor", 40, [1.0, 1.0, 0.1], [4]
     if args.factors[0] != 1.0 or any(not 0 < f <= 1 for f in args.factors):
         parser.error("--factors: the first must be 1 (the library's final phase), all in (0, 1]")
     machine = machine_info()
     problem = get_rung(args.rung).build()
     records = []
     Replay.kept = {}
-    for factor in args.factors:
-        Replay.factor = factor
+    runs = [(factor, None) for factor in args.factors] + [(1.0, m) for m in args.slice_moves]
+    for factor, num_slice in runs:
+        Replay.factor, Replay.slice_moves, Replay.final_seconds = factor, num_slice, float("nan")
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -111,7 +188,10 @@ def main(argv=None):
         ess = effective_draws_record(problem, tree, {"run_s": seconds, "grad_evals": grads})
         report = cn.diagnose(tree, problem, rng_key=jax.random.key(args.seed + 1))
         records.append({
-            "factor": factor, "seed": args.seed, "seconds": seconds, "grad_evals": grads,
+            "factor": factor, "kernel": "nuts" if num_slice is None else "slice",
+            "slice_moves": num_slice, "seed": args.seed, "seconds": seconds,
+            "final_seconds": Replay.final_seconds, "grad_evals": grads,
+            # the slice moves' forward evaluations (target.terms) stand where NUTS's gradients do
             "final_grad_evals": grads - int(np.sum(np.asarray(stages["num_grad_evals"], dtype=np.int64))),
             "ess": ess["ess"], "ess_arviz": ess["ess_arviz"],
             "inflation": float(a.get("ess_between_population_inflation", float("nan"))),
@@ -119,14 +199,17 @@ def main(argv=None):
             "final_num_refused": np.asarray(stages["final_num_refused"]).tolist(),
             "final_acceptance": np.asarray(stages["final_acceptance"]).tolist(),
             "log_volume": float(a["log_volume"]), "passed": bool(report.passed),
+            "all_in_set": bool(np.all(tree["sample_stats"]["in_set"].values)),
             "failing": [n for n, c in report.checks.items() if c.passed is False],
         })
         r = records[-1]
-        print(f"[final_phase] factor {factor}: ess {r['ess']:.0f} (ArviZ {r['ess_arviz']:.0f}) final jump "
+        print(f"[final_phase] {r['kernel']} factor {factor} slice moves {num_slice}: ess {r['ess']:.0f} (ArviZ {r['ess_arviz']:.0f}) final jump "
               f"{np.mean(r['final_jump']):.4f} refused {sum(r['final_num_refused'])}", file=sys.stderr, flush=True)
     meta = machine | {"rung": args.rung, "description": get_rung(args.rung).description, "seed": args.seed,
                       "num_samples": args.num_samples, "tiny": args.tiny,
-                      "note": "the first record's seconds include the tempering run; the others replay only the final phase"}
+                      "note": ("the first record's seconds include the tempering run; the others replay only the final "
+                               "phase; final_seconds: the final phase's moves alone (nan for the first record); "
+                               "for slice records final_grad_evals counts forward evaluations")}
     save_results(args.out, f"final-phase-{args.rung}", "final-phase", meta, records)
     return 0
 

@@ -219,11 +219,15 @@ def test_final_phase_tiny_replays_the_run(tmp_path):
     """A replay at factor 1 is the library's own final phase again (same tempering, same
     keys): what the other factors are compared with is the run itself."""
     run_script("final_phase.py", "--tiny", "--out", tmp_path, timeout=600)
-    own, replay, softer = load(tmp_path / "final-phase-xor-tiny.json")["records"]
+    own, replay, softer, sliced = load(tmp_path / "final-phase-xor-tiny.json")["records"]
     for name in ("ess", "final_jump", "final_num_refused", "final_grad_evals", "log_volume"):
         assert replay[name] == own[name], name
     assert softer["factor"] == 0.1 and softer["log_volume"] == own["log_volume"]  # fixed before the final phase
     assert softer["final_jump"] != own["final_jump"]
+    # the slice moves: their own kernel, the same volume, copies moved apart, every draw in S
+    assert (own["kernel"], sliced["kernel"], sliced["slice_moves"]) == ("nuts", "slice", 4)
+    assert sliced["log_volume"] == own["log_volume"] and min(sliced["final_jump"]) > 0
+    assert sliced["all_in_set"] and own["all_in_set"]
 
 
 def test_effective_draws_cache_resumes(tmp_path):
