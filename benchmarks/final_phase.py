@@ -112,10 +112,10 @@ class Replay(SMC):
     """``cn.SMC()`` whose first run is kept (and finished by ``SMC.finish`` itself); later
     runs replay its final phase at ``factor * beta_final`` (set on the class before each
     ``cn.sample``): at factor 1 a replay must repeat the library's own result. With
-    ``slice_moves`` set, a replay moves with that many slice moves instead of NUTS."""
+    ``num_slice_moves`` set, a replay moves with that many slice moves instead of NUTS."""
 
     factor = 1.0
-    slice_moves: int | None = None
+    num_slice_moves: int | None = None
     final_seconds = float("nan")
     kept: dict = {}
 
@@ -137,7 +137,7 @@ class Replay(SMC):
         keys = place_keys(jax.random.split(run.k_final, num_chains), num_chains, run.mesh)
         u, num_ancestors, k_move, parents = p["select"](keys, states)
         run.ancestors.append(np.asarray(device_get(parents)))
-        factor, num_slice = type(self).factor, type(self).slice_moves
+        factor, num_slice = type(self).factor, type(self).num_slice_moves
         start = time.perf_counter()
         if num_slice is None:
             # the stiffness of the penalty grows with beta: start the step size where it would sit
@@ -176,7 +176,7 @@ def main(argv=None):
     Replay.kept = {}
     runs = [(factor, None) for factor in args.factors] + [(1.0, m) for m in args.slice_moves]
     for factor, num_slice in runs:
-        Replay.factor, Replay.slice_moves, Replay.final_seconds = factor, num_slice, float("nan")
+        Replay.factor, Replay.num_slice_moves, Replay.final_seconds = factor, num_slice, float("nan")
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
