@@ -138,15 +138,15 @@ class Replay(SMC):
         u, num_ancestors, k_move, parents = p["select"](keys, states)
         run.ancestors.append(np.asarray(device_get(parents)))
         factor, num_slice = type(self).factor, type(self).num_slice_moves
+        if num_slice is not None:  # compiled and run to completion once, untimed (JAX dispatches asynchronously)
+            moves = jax.jit(jax.vmap(lambda k, x: slice_moves(run.target, k, x, num_slice)))
+            jax.block_until_ready(moves(k_move, u))
         start = time.perf_counter()
         if num_slice is None:
             # the stiffness of the penalty grows with beta: start the step size where it would sit
             moved = p["mutate"](k_move, u, states.beta * factor, states.step_size / math.sqrt(factor), True,
                                 self.final_moves, self.final_jump_target)
         else:
-            moves = jax.jit(jax.vmap(lambda k, x: slice_moves(run.target, k, x, num_slice)))
-            moves(k_move, u)  # compiled and run once before the timed call
-            start = time.perf_counter()
             x, info = moves(k_move, u)
             moved = (x, states.step_size, info)
         jax.block_until_ready(moved)
