@@ -56,6 +56,7 @@ from consistent_nets.samplers.distributed import device_get  # noqa: E402
 from consistent_nets.samplers.moves import MoveInfo  # noqa: E402
 from consistent_nets.samplers.smc import SMC  # noqa: E402
 from consistent_nets.samplers.smc_programs import place_keys  # noqa: E402
+from consistent_nets.samplers.tempering import population_scale  # noqa: E402
 from methods import effective_draws_record, method_key  # noqa: E402
 
 
@@ -69,7 +70,7 @@ def slice_moves(target, rng_key, u, num_moves: int):
     restricted to S (see the module's docstring); the final phase's ``MoveInfo`` with
     forward evaluations (``target.terms``) in place of gradients."""
     n, dim = u.shape
-    scale = jnp.std(u, axis=0) + 1e-12
+    scale = jnp.sqrt(population_scale(u))  # the NUTS move's whitening: the same jump on both sides
     log_prior0 = jax.vmap(target.terms)(u)[0]
 
     def one(key, x, log_prior):
