@@ -25,8 +25,14 @@ direction is the difference of two particles of the population as the phase star
 both are fixed for the phase, so every move is exact for the prior restricted to S.
 Is a cheap move that never leaves S better than NUTS's refused trajectories where S is thin?
 
+``--kernel-replays KERNEL:MOVES ...`` replays the final phase with another of the library's
+move kernels (``cn.SMC(kernel=...)``: ``hmc``, ``rhmc``) for at most ``MOVES`` moves, the
+same jump target, started at the last stage's step size: the final phase leaves the
+volume as it is, so a kernel there changes the draws' diversity and the time, not log Z.
+
     python benchmarks/final_phase.py --rung teacher --seed 0 --factors 1 0.3 0.1 0.01
     python benchmarks/final_phase.py --rung moons --factors 1 --slice-moves 12 48 96
+    python benchmarks/final_phase.py --rung moons --factors 1 --kernel-replays rhmc:12 rhmc:24
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ import os
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
 
 import argparse  # noqa: E402
+import dataclasses  # noqa: E402
 import math  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -55,7 +62,7 @@ from benchmarks.rungs import RUNGS, get_rung  # noqa: E402
 from consistent_nets.samplers.distributed import device_get  # noqa: E402
 from consistent_nets.samplers.moves import MoveInfo  # noqa: E402
 from consistent_nets.samplers.smc import SMC  # noqa: E402
-from consistent_nets.samplers.smc_programs import place_keys  # noqa: E402
+from consistent_nets.samplers.smc_programs import place_keys, smc_programs  # noqa: E402
 from consistent_nets.samplers.tempering import population_scale  # noqa: E402
 from methods import effective_draws_record, method_key  # noqa: E402
 
@@ -113,10 +120,13 @@ class Replay(SMC):
     """``cn.SMC()`` whose first run is kept (and finished by ``SMC.finish`` itself); later
     runs replay its final phase at ``factor * beta_final`` (set on the class before each
     ``cn.sample``): at factor 1 a replay must repeat the library's own result. With
-    ``num_slice_moves`` set, a replay moves with that many slice moves instead of NUTS."""
+    ``num_slice_moves`` set, a replay moves with that many slice moves instead of NUTS;
+    with ``move_kernel`` set, with that library kernel for at most ``kernel_moves`` moves."""
 
     factor = 1.0
     num_slice_moves: int | None = None
+    move_kernel: str | None = None
+    kernel_moves = 12
     final_seconds = float("nan")
     kept: dict = {}
 
@@ -138,15 +148,20 @@ class Replay(SMC):
         keys = place_keys(jax.random.split(run.k_final, num_chains), num_chains, run.mesh)
         u, num_ancestors, k_move, parents = p["select"](keys, states)
         run.ancestors.append(np.asarray(device_get(parents)))
-        factor, num_slice = type(self).factor, type(self).num_slice_moves
+        factor, num_slice, kernel = type(self).factor, type(self).num_slice_moves, type(self).move_kernel
+        mutate, final_moves = p["mutate"], self.final_moves
+        if kernel is not None:  # the same pieces compiled for another move kernel; compiled and run once, untimed
+            other = dataclasses.replace(self, kernel=kernel)
+            mutate, final_moves = smc_programs(other, run.target, u.shape[1], run.mesh)["mutate"], type(self).kernel_moves
+            jax.block_until_ready(mutate(k_move, u, states.beta, states.step_size, True, final_moves, self.final_jump_target))
         if num_slice is not None:  # compiled and run to completion once, untimed (JAX dispatches asynchronously)
             moves = jax.jit(jax.vmap(lambda k, x: slice_moves(run.target, k, x, num_slice)))
             jax.block_until_ready(moves(k_move, u))
         start = time.perf_counter()
         if num_slice is None:
             # the stiffness of the penalty grows with beta: start the step size where it would sit
-            moved = p["mutate"](k_move, u, states.beta * factor, states.step_size / math.sqrt(factor), True,
-                                self.final_moves, self.final_jump_target)
+            moved = mutate(k_move, u, states.beta * factor, states.step_size / math.sqrt(factor), True,
+                           final_moves, self.final_jump_target)
         else:
             x, info = moves(k_move, u)
             moved = (x, states.step_size, info)
@@ -163,21 +178,32 @@ def main(argv=None):
     parser.add_argument("--factors", type=float, nargs="+", default=[1.0, 0.3, 0.1, 0.01])
     parser.add_argument("--slice-moves", type=int, nargs="*", default=[],
                         help="replay the final phase with this many slice moves (one replay per number)")
+    parser.add_argument("--kernel-replays", nargs="*", default=[], metavar="KERNEL:MOVES",
+                        help="replay the final phase with this library kernel (hmc, rhmc) for at most MOVES moves")
     parser.add_argument("--num-samples", type=int, default=2000)
     parser.add_argument("--tiny", action="store_true", help="XOR, 40 draws, factors 1, 1 and 0.1, 4 slice moves: checks the harness (a replay at 1 repeats the run)")
     parser.add_argument("--out", default=None, help="a .json file or a directory (default benchmarks/results/)")
     args = parser.parse_args(argv)
     if args.tiny:
         args.rung, args.num_samples, args.factors, args.slice_moves = "xor", 40, [1.0, 1.0, 0.1], [4]
+        args.kernel_replays = ["rhmc:4"]
     if args.factors[0] != 1.0 or any(not 0 < f <= 1 for f in args.factors):
         parser.error("--factors: the first must be 1 (the library's final phase), all in (0, 1]")
+    replays = []
+    for spec in args.kernel_replays:
+        kernel, _, moves = spec.partition(":")
+        if kernel not in ("nuts", "hmc", "rhmc") or not moves.isdigit() or int(moves) < 1:
+            parser.error(f"--kernel-replays: KERNEL:MOVES with KERNEL nuts, hmc or rhmc and MOVES >= 1, got {spec!r}")
+        replays.append((kernel, int(moves)))
     machine = machine_info()
     problem = get_rung(args.rung).build()
     records = []
     Replay.kept = {}
-    runs = [(factor, None) for factor in args.factors] + [(1.0, m) for m in args.slice_moves]
-    for factor, num_slice in runs:
+    runs = ([(factor, None, None) for factor in args.factors] + [(1.0, m, None) for m in args.slice_moves]
+            + [(1.0, None, r) for r in replays])
+    for factor, num_slice, replay in runs:
         Replay.factor, Replay.num_slice_moves, Replay.final_seconds = factor, num_slice, float("nan")
+        Replay.move_kernel, Replay.kernel_moves = replay if replay else (None, 12)
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -189,8 +215,8 @@ def main(argv=None):
         ess = effective_draws_record(problem, tree, {"run_s": seconds, "grad_evals": grads})
         report = cn.diagnose(tree, problem, rng_key=jax.random.key(args.seed + 1))
         records.append({
-            "factor": factor, "kernel": "nuts" if num_slice is None else "slice",
-            "slice_moves": num_slice, "seed": args.seed, "seconds": seconds,
+            "factor": factor, "kernel": "slice" if num_slice is not None else (replay[0] if replay else "nuts"),
+            "slice_moves": num_slice, "kernel_moves": replay[1] if replay else None, "seed": args.seed, "seconds": seconds,
             "final_seconds": Replay.final_seconds, "grad_evals": grads,
             # the slice moves' forward evaluations (target.terms) stand where NUTS's gradients do
             "final_grad_evals": grads - int(np.sum(np.asarray(stages["num_grad_evals"], dtype=np.int64))),
@@ -204,7 +230,7 @@ def main(argv=None):
             "failing": [n for n, c in report.checks.items() if c.passed is False],
         })
         r = records[-1]
-        print(f"[final_phase] {r['kernel']} factor {factor} slice moves {num_slice}: ess {r['ess']:.0f} (ArviZ {r['ess_arviz']:.0f}) final jump "
+        print(f"[final_phase] {r['kernel']} factor {factor} slice moves {num_slice} kernel moves {r['kernel_moves']}: ess {r['ess']:.0f} (ArviZ {r['ess_arviz']:.0f}) final jump "
               f"{np.mean(r['final_jump']):.4f} refused {sum(r['final_num_refused'])}", file=sys.stderr, flush=True)
     meta = machine | {"rung": args.rung, "description": get_rung(args.rung).description, "seed": args.seed,
                       "num_samples": args.num_samples, "tiny": args.tiny,

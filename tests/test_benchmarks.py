@@ -219,7 +219,7 @@ def test_final_phase_tiny_replays_the_run(tmp_path):
     """A replay at factor 1 is the library's own final phase again (same tempering, same
     keys): what the other factors are compared with is the run itself."""
     run_script("final_phase.py", "--tiny", "--out", tmp_path, timeout=600)
-    own, replay, softer, sliced = load(tmp_path / "final-phase-xor-tiny.json")["records"]
+    own, replay, softer, sliced, rhmc = load(tmp_path / "final-phase-xor-tiny.json")["records"]
     for name in ("ess", "final_jump", "final_num_refused", "final_grad_evals", "log_volume"):
         assert replay[name] == own[name], name
     assert softer["factor"] == 0.1 and softer["log_volume"] == own["log_volume"]  # fixed before the final phase
@@ -228,6 +228,9 @@ def test_final_phase_tiny_replays_the_run(tmp_path):
     assert (own["kernel"], sliced["kernel"], sliced["slice_moves"]) == ("nuts", "slice", 4)
     assert sliced["log_volume"] == own["log_volume"] and min(sliced["final_jump"]) > 0
     assert sliced["all_in_set"] and own["all_in_set"]
+    # another library kernel in the final phase: the volume kept, at most its moves, all in S
+    assert (rhmc["kernel"], rhmc["kernel_moves"]) == ("rhmc", 4) and rhmc["log_volume"] == own["log_volume"]
+    assert rhmc["all_in_set"] and min(rhmc["final_jump"]) > 0 and rhmc["final_jump"] != own["final_jump"]
 
 
 def test_effective_draws_cache_resumes(tmp_path):
