@@ -25,14 +25,16 @@ direction is the difference of two particles of the population as the phase star
 both are fixed for the phase, so every move is exact for the prior restricted to S.
 Is a cheap move that never leaves S better than NUTS's refused trajectories where S is thin?
 
-``--kernel-replays KERNEL:MOVES ...`` replays the final phase with another of the library's
-move kernels (``cn.SMC(kernel=...)``: ``hmc``, ``rhmc``) for at most ``MOVES`` moves, the
-same jump target, started at the last stage's step size: the final phase leaves the
-volume as it is, so a kernel there changes the draws' diversity and the time, not log Z.
+``--kernel-replays KERNEL:MOVES ...`` replays the final phase with one of the library's
+move kernels (``nuts``, ``hmc``, ``rhmc``) for at most ``MOVES`` moves, the same jump
+target, started at the last stage's step size: the final phase leaves the volume as it
+is, so a kernel there changes the draws' diversity and the time, not log Z.
+``--final-kernel`` sets the first run's own final kernel (``cn.SMC(final_kernel=...)``;
+default: the library's).
 
     python benchmarks/final_phase.py --rung teacher --seed 0 --factors 1 0.3 0.1 0.01
     python benchmarks/final_phase.py --rung moons --factors 1 --slice-moves 12 48 96
-    python benchmarks/final_phase.py --rung moons --factors 1 --kernel-replays rhmc:12 rhmc:24
+    python benchmarks/final_phase.py --rung moons --factors 1 1 --final-kernel nuts --kernel-replays hmc:12 hmc:6
 """
 
 from __future__ import annotations
@@ -149,9 +151,9 @@ class Replay(SMC):
         u, num_ancestors, k_move, parents = p["select"](keys, states)
         run.ancestors.append(np.asarray(device_get(parents)))
         factor, num_slice, kernel = type(self).factor, type(self).num_slice_moves, type(self).move_kernel
-        mutate, final_moves = p["mutate"], self.final_moves
+        mutate, final_moves = p["final_mutate"], self.final_moves
         if kernel is not None:  # the same pieces compiled for another move kernel; compiled and run once, untimed
-            other = dataclasses.replace(self, kernel=kernel)
+            other = dataclasses.replace(self, kernel=kernel, final_kernel=None)
             mutate, final_moves = smc_programs(other, run.target, u.shape[1], run.mesh)["mutate"], type(self).kernel_moves
             jax.block_until_ready(mutate(k_move, u, states.beta, states.step_size, True, final_moves, self.final_jump_target))
         if num_slice is not None:  # compiled and run to completion once, untimed (JAX dispatches asynchronously)
@@ -179,7 +181,9 @@ def main(argv=None):
     parser.add_argument("--slice-moves", type=int, nargs="*", default=[],
                         help="replay the final phase with this many slice moves (one replay per number)")
     parser.add_argument("--kernel-replays", nargs="*", default=[], metavar="KERNEL:MOVES",
-                        help="replay the final phase with this library kernel (hmc, rhmc) for at most MOVES moves")
+                        help="replay the final phase with this library kernel (nuts, hmc, rhmc) for at most MOVES moves")
+    parser.add_argument("--final-kernel", choices=["nuts", "hmc", "rhmc"], default=None,
+                        help="the first run's own final kernel (default: the library's)")
     parser.add_argument("--num-samples", type=int, default=2000)
     parser.add_argument("--tiny", action="store_true", help="XOR, 40 draws, factors 1, 1 and 0.1, 4 slice moves: checks the harness (a replay at 1 repeats the run)")
     parser.add_argument("--out", default=None, help="a .json file or a directory (default benchmarks/results/)")
@@ -195,6 +199,7 @@ def main(argv=None):
         if kernel not in ("nuts", "hmc", "rhmc") or not moves.isdigit() or int(moves) < 1:
             parser.error(f"--kernel-replays: KERNEL:MOVES with KERNEL nuts, hmc or rhmc and MOVES >= 1, got {spec!r}")
         replays.append((kernel, int(moves)))
+    own_kernel = args.final_kernel or SMC().final_kernel or SMC().kernel
     machine = machine_info()
     problem = get_rung(args.rung).build()
     records = []
@@ -207,7 +212,7 @@ def main(argv=None):
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            tree = cn.sample(problem, method=Replay(feasibility_probe=False), num_samples=args.num_samples,
+            tree = cn.sample(problem, method=Replay(feasibility_probe=False, final_kernel=own_kernel), num_samples=args.num_samples,
                              rng_key=method_key(args.seed, "smc"), progress_bar=False)
         seconds = time.perf_counter() - start
         stages, a = tree["smc_stages"].ds, tree.attrs
@@ -215,7 +220,7 @@ def main(argv=None):
         ess = effective_draws_record(problem, tree, {"run_s": seconds, "grad_evals": grads})
         report = cn.diagnose(tree, problem, rng_key=jax.random.key(args.seed + 1))
         records.append({
-            "factor": factor, "kernel": "slice" if num_slice is not None else (replay[0] if replay else "nuts"),
+            "factor": factor, "kernel": "slice" if num_slice is not None else (replay[0] if replay else own_kernel),
             "slice_moves": num_slice, "kernel_moves": replay[1] if replay else None, "seed": args.seed, "seconds": seconds,
             "final_seconds": Replay.final_seconds, "grad_evals": grads,
             # the slice moves' forward evaluations (target.terms) stand where NUTS's gradients do

@@ -175,6 +175,28 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def _cpu_detail() -> str | None:
+    """CPU family and model numbers and the widest vector units (``/proc/cpuinfo``): machines
+    that all call themselves "AMD EPYC" differ by generation, and JAX's speed with them."""
+    fields = {}
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key in ("cpu family", "model", "flags") and key not in fields:
+                    fields[key] = value.strip()
+                if not line.strip() and fields:
+                    break
+    except OSError:
+        return None
+    if not fields:
+        return None
+    flags = set(fields.get("flags", "").split())
+    vector = "avx512f" if "avx512f" in flags else "avx2" if "avx2" in flags else "below avx2"
+    return f"family {fields.get('cpu family', '?')} model {fields.get('model', '?')}, {vector}"
+
+
 def _load_average() -> list[float] | None:
     """The 1, 5 and 15 minute load averages (``None`` where the OS has none)."""
     return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
@@ -201,6 +223,7 @@ def machine_info() -> dict:
     info = {
         "date": _START["date"],
         "cpu": _cpu_model(),
+        "cpu_detail": _cpu_detail(),
         "cpu_count": os.cpu_count(),
         "platform": platform.platform(terse=True),
         "python": platform.python_version(),

@@ -225,7 +225,7 @@ def test_final_phase_tiny_replays_the_run(tmp_path):
     assert softer["factor"] == 0.1 and softer["log_volume"] == own["log_volume"]  # fixed before the final phase
     assert softer["final_jump"] != own["final_jump"]
     # the slice moves: their own kernel, the same volume, copies moved apart, every draw in S
-    assert (own["kernel"], sliced["kernel"], sliced["slice_moves"]) == ("nuts", "slice", 4)
+    assert (own["kernel"], sliced["kernel"], sliced["slice_moves"]) == ("hmc", "slice", 4)  # the library's final kernel
     assert sliced["log_volume"] == own["log_volume"] and min(sliced["final_jump"]) > 0
     assert sliced["all_in_set"] and own["all_in_set"]
     # another library kernel in the final phase: the volume kept, at most its moves, all in S

@@ -56,27 +56,28 @@ class SMC(Sampler):
         ``min_moves``, stopping once ``final_jump_target`` is reached.
     final_jump_target : float
         ``jump_target`` of the final phase, which moves the resampled copies of the
-        in-S particles apart (default 1.0: a mean squared jump of one population variance
-        per coordinate, after which copies of one particle lie about as far apart as
-        independent draws do; 0.3 left the copies of small populations correlated — on a
-        planted 3-class relu problem at 400 draws 1.0 doubles the effective draws, see
-        BENCHMARKS.md). Where moves are short (late, steep stages of large problems)
-        ``final_moves`` binds first.
+        in-S particles apart (default 1.0: one population variance per coordinate, after
+        which copies of one particle lie about as far apart as independent draws; 0.3 left
+        small populations' copies correlated: 1.0 doubled the effective draws of a planted
+        3-class relu problem at 400 draws). Where moves are short ``final_moves`` binds first.
     max_tree_depth : int
         NUTS maximum number of doublings (default 6: at most 63 leapfrog steps).
     kernel : {"nuts", "hmc", "rhmc"}
         The move (default ``"nuts"``). ``"hmc"``: plain HMC of ``2**max_tree_depth - 1``
-        leapfrog steps, for problems whose NUTS trees all reach the depth cap (mean steps
-        per particle and move near 63 in ``tree["smc_stages"]``: ``num_grad_evals /
-        (num_moves * num_particles)``): it does the same work without the tree's
-        bookkeeping, about 1.6× faster per step on the benchmarks' teacher. Where trees
-        stop early (small problems such as XOR), NUTS is cheaper. Opt-in: on that
-        teacher its log-volume estimates sat 0.3-0.6 nats below the NUTS runs' (see
-        BENCHMARKS.md), so check it against a NUTS run before relying on it.
+        leapfrog steps, for problems whose NUTS trees all reach the depth cap (``tree[
+        "smc_stages"]``: ``num_grad_evals / (num_moves * num_particles)`` near 63): the
+        same work without the tree's bookkeeping (1.6× faster per step on the benchmarks'
+        teacher; NUTS is cheaper where trees stop early, as on XOR). Opt-in: on that
+        teacher its log volumes sat 0.3-0.6 nats below NUTS's (BENCHMARKS.md).
         ``"rhmc"``: HMC with a random number of leapfrog steps, uniform on
         ``1..2**max_tree_depth - 1`` for each move and shared by the population (no
         lockstep waste, no fixed-length resonance): cheaper per effective draw than NUTS,
         but with lower volumes (beyond their SE on random labels); see BENCHMARKS.md.
+    final_kernel : {"hmc", "nuts", "rhmc"} or None
+        The final phase's move (default ``"hmc"``; ``None``: ``kernel``). It cannot change
+        ``log vol(S)``, fixed before the final phase; HMC's trajectory end travels further
+        than NUTS's draw from its tree, without the tree's bookkeeping: as many effective
+        draws in 0.25-0.7 of the time on four rungs (BENCHMARKS.md, "The final phase's move").
     target_accept : float
         Step-size adaptation target (default 0.8).
     max_stages : int
@@ -111,6 +112,7 @@ class SMC(Sampler):
     final_jump_target: float = 1.0
     max_tree_depth: int = 6
     kernel: str = "nuts"
+    final_kernel: str | None = "hmc"
     target_accept: float = 0.8
     max_stages: int = 500
     max_seconds: float | None = None
@@ -134,8 +136,9 @@ class SMC(Sampler):
         check_int("max_moves", self.max_moves, minimum=self.min_moves)
         check_int("final_moves", self.final_moves)
         check_int("max_tree_depth", self.max_tree_depth)
-        if self.kernel not in MOVE_KERNELS:
-            raise ValueError(f"kernel must be one of {MOVE_KERNELS}, got {self.kernel!r}")
+        for name, value in (("kernel", self.kernel), ("final_kernel", self.final_kernel or self.kernel)):
+            if value not in MOVE_KERNELS:
+                raise ValueError(f"{name} must be one of {MOVE_KERNELS}, got {value!r}")
         check_int("max_stages", self.max_stages)
         if self.num_particles is not None:
             check_int("num_particles", self.num_particles, minimum=2)
@@ -213,7 +216,7 @@ class SMC(Sampler):
         p = run.programs
         u, num_ancestors, k_move, parents = p["select"](place_keys(jax.random.split(run.k_final, num_chains), num_chains, run.mesh), states)
         run.ancestors.append(np.asarray(device_get(parents)))
-        moved = p["mutate"](k_move, u, states.beta, states.step_size, True, self.final_moves, self.final_jump_target)
+        moved = p["final_mutate"](k_move, u, states.beta, states.step_size, True, self.final_moves, self.final_jump_target)
         final, final_info = p["final"](states, num_ancestors, moved)
         return self._result(run, final, device_get(final_info), chain_log_volume, fraction, stop_reason)
 
@@ -231,12 +234,8 @@ class SMC(Sampler):
             "final_fraction_in_set": (chain, fraction),
             "final_beta": (chain, np.asarray(device_get(states.beta), dtype=np.float64)),
             "final_moves": (chain, np.asarray(final_info.num_moves)),
-            "final_acceptance": (chain, np.asarray(final_info.acceptance)),
-            "final_num_distinct": (chain, np.asarray(final_info.num_distinct)),
-            "final_num_ancestors": (chain, np.asarray(final_info.num_ancestors)),
-            "final_jump": (chain, np.asarray(final_info.jump)),
-            "final_num_divergent": (chain, np.asarray(final_info.num_divergent)),
-            "final_num_refused": (chain, np.asarray(final_info.num_refused)),
+            **{f"final_{name}": (chain, np.asarray(getattr(final_info, name)))
+               for name in ("acceptance", "num_distinct", "num_ancestors", "jump", "num_divergent", "num_refused")},
         }
 
         def total(name):
@@ -253,6 +252,7 @@ class SMC(Sampler):
             "num_distinct_ancestors": int(np.sum(np.asarray(final_info.num_ancestors)[found])),
             "num_populations_without_draws": int(np.sum(~found)),
             "final_jump": float(np.mean(np.asarray(final_info.jump))),
+            "kernel": self.kernel, "final_kernel": self.final_kernel or self.kernel,  # the moves of tempering, of the final phase
             "target_ess": self.target_ess,
             "min_fraction_in_set": self.min_fraction_in_set,
             **log_volume_attrs(chain_log_volume, num_particles=int(u.shape[1])),

@@ -16,6 +16,7 @@ differ only in their data, ``Target.jit``). How they meet the devices:
 
 from __future__ import annotations
 
+import dataclasses
 from collections import OrderedDict
 from functools import partial
 
@@ -40,6 +41,7 @@ _SPECS = {  # name: (in_specs, out_specs)
     "init": ((_SAME,), _STATE),
     "reweight": ((_SAME, _STATE), _REWEIGHTED),
     "mutate": ((_SAME, _SPLIT, _SAME, _SAME, _SAME, _SAME, _SAME), _MOVED),
+    "final_mutate": ((_SAME, _SPLIT, _SAME, _SAME, _SAME, _SAME, _SAME), _MOVED),
     "update": ((_STATE, _REWEIGHTED, _MOVED), (_STATE, _SAME)),
     "select": ((_SAME, _STATE), (_SPLIT, _SAME, _SAME, _SPLIT)),
     "final": ((_STATE, _SAME, _MOVED), (_STATE, _SAME)),
@@ -68,7 +70,9 @@ def place_keys(keys, num_chains: int, mesh):
 def smc_programs(config, target, num_particles: int, mesh=None) -> dict:
     """The kernels' pieces for ``num_particles`` particles per population.
 
-    ``mutate`` (the NUTS moves, nearly all of the compile time) serves both kernels.
+    ``mutate`` (the NUTS moves, nearly all of the compile time) serves both kernels;
+    ``final_mutate`` is that same program unless ``config.final_kernel`` names another
+    move (then it is compiled too).
     ``mesh`` (from :func:`particle_mesh`) splits each population over its devices;
     ``num_particles`` is then the whole population and must be a multiple of the
     number of devices (checked by ``SMC.check_sizes`` before anything compiles).
@@ -79,6 +83,10 @@ def smc_programs(config, target, num_particles: int, mesh=None) -> dict:
     n_local = num_particles if mesh is None else num_particles // mesh.size
     split = ("split", mesh.size) if mesh is not None else ()
     on_chains = partial(jax.vmap, in_axes=(0, 0, 0, 0, None, None, None))
+
+    def mutate(cfg):
+        return target.jit(lambda t: on_chains(partial(tempered.mutate, t, cfg, axis_name=axis)), ("smc-mutate", cfg, *split))
+
     programs = {
         "init": target.jit(
             lambda t: jax.vmap(partial(tempered.init, t, config, num_particles=n_local, axis_name=axis)),
@@ -87,9 +95,7 @@ def smc_programs(config, target, num_particles: int, mesh=None) -> dict:
         "reweight": target.jit(
             lambda t: jax.vmap(partial(tempered.reweight, config, axis_name=axis)), ("smc-reweight", config, *split)
         ),
-        "mutate": target.jit(
-            lambda t: on_chains(partial(tempered.mutate, t, config, axis_name=axis)), ("smc-mutate", config, *split)
-        ),
+        "mutate": mutate(config),
         "update": target.jit(
             lambda t: jax.vmap(partial(tempered.update, t, config, axis_name=axis)), ("smc-update", config, *split)
         ),
@@ -99,13 +105,18 @@ def smc_programs(config, target, num_particles: int, mesh=None) -> dict:
             ("smc-final", config.batch_size, *split),
         ),
     }
+    final_kernel = config.final_kernel or config.kernel
+    if final_kernel != config.kernel:  # the final phase's moves, when another kernel is asked for there
+        programs["final_mutate"] = mutate(dataclasses.replace(config, kernel=final_kernel))
     small = {  # the next keys, and the mass matrix the schedule records
         "fold": jax.jit(jax.vmap(jax.random.fold_in, in_axes=(0, None))),
         "scale": jax.jit(jax.vmap(population_scale)),
     }
     if mesh is None:  # over processes: shard_map per device
-        return distributed.per_device(programs | small)
-    return {name: _over_particles(fn, mesh, *_SPECS[name]) for name, fn in programs.items()} | small
+        out = distributed.per_device(programs | small)
+    else:
+        out = {name: _over_particles(fn, mesh, *_SPECS[name]) for name, fn in programs.items()} | small
+    return {"final_mutate": out["mutate"]} | out
 
 
 def _over_particles(program, mesh, in_specs, out_specs):

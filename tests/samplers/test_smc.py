@@ -83,6 +83,21 @@ def test_smc_with_hmc_moves_is_exact_on_xor(xor_problem, xor_rejection):
     assert report.checks["reference"].passed, str(report)
 
 
+def test_smc_final_kernel_moves_draws_not_the_volume(xor_problem, xor_smc):
+    """The final phase moves with HMC by default (recorded); with ``final_kernel=None`` it
+    moves with the tempering kernel. The volume is fixed before the final phase, so the
+    same key gives the same volume and other draws, all in S."""
+    assert (xor_smc.attrs["kernel"], xor_smc.attrs["final_kernel"]) == ("nuts", "hmc")
+    key = jax.random.key(5)
+    hmc = cn.sample(xor_problem, num_samples=400, rng_key=key, progress_bar=False)
+    nuts = cn.sample(xor_problem, method=cn.SMC(final_kernel=None), num_samples=400, rng_key=key, progress_bar=False)
+    assert nuts.attrs["final_kernel"] == "nuts" and hmc.attrs["log_volume"] == nuts.attrs["log_volume"]
+    assert not np.array_equal(hmc.posterior["w0"].values, nuts.posterior["w0"].values)
+    assert bool(hmc.sample_stats["in_set"].all()) and bool(nuts.sample_stats["in_set"].all())
+    # the copies moved apart either way (XOR's final phase reaches its jump target)
+    assert hmc.attrs["final_jump"] > 0.5 and nuts.attrs["final_jump"] > 0.5
+
+
 def test_smc_draws_are_distinct(xor_smc):
     assert xor_smc.attrs["num_distinct"] >= 1500
 
