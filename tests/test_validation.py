@@ -166,6 +166,7 @@ if hasattr(cn, "SMC"):
     SAMPLE_CASES["SMC max_seconds 0"] = ("max_seconds", dict(method=cn.SMC(max_seconds=0.0)))
     SAMPLE_CASES["SMC kernel mala"] = ("kernel", dict(method=cn.SMC(kernel="mala")))
     SAMPLE_CASES["SMC final_kernel mala"] = ("final_kernel", dict(method=cn.SMC(final_kernel="mala")))
+    SAMPLE_CASES["SMC final_kernel empty"] = ("final_kernel", dict(method=cn.SMC(final_kernel="")))
 if hasattr(cn, "Anneal"):
     SAMPLE_CASES["Anneal num_stages 0"] = ("num_stages", dict(method=cn.Anneal(num_stages=0)))
     SAMPLE_CASES["Anneal target_accept 1"] = (

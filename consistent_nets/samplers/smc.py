@@ -76,8 +76,8 @@ class SMC(Sampler):
     final_kernel : {"hmc", "nuts", "rhmc"} or None
         The final phase's move (default ``"hmc"``; ``None``: ``kernel``). It cannot change
         ``log vol(S)``, fixed before the final phase; HMC's trajectory end travels further
-        than NUTS's draw from its tree, without the tree's bookkeeping: as many effective
-        draws in 0.25-0.7 of the time on four rungs (BENCHMARKS.md, "The final phase's move").
+        than NUTS's draw from its tree, without the tree's bookkeeping: about as many or more
+        effective draws in 0.2-0.7 of the time on four rungs (BENCHMARKS.md, "The final phase's move").
     target_accept : float
         Step-size adaptation target (default 0.8).
     max_stages : int
@@ -136,7 +136,7 @@ class SMC(Sampler):
         check_int("max_moves", self.max_moves, minimum=self.min_moves)
         check_int("final_moves", self.final_moves)
         check_int("max_tree_depth", self.max_tree_depth)
-        for name, value in (("kernel", self.kernel), ("final_kernel", self.final_kernel or self.kernel)):
+        for name, value in (("kernel", self.kernel), ("final_kernel", self.kernel if self.final_kernel is None else self.final_kernel)):
             if value not in MOVE_KERNELS:
                 raise ValueError(f"{name} must be one of {MOVE_KERNELS}, got {value!r}")
         check_int("max_stages", self.max_stages)
@@ -252,7 +252,7 @@ class SMC(Sampler):
             "num_distinct_ancestors": int(np.sum(np.asarray(final_info.num_ancestors)[found])),
             "num_populations_without_draws": int(np.sum(~found)),
             "final_jump": float(np.mean(np.asarray(final_info.jump))),
-            "kernel": self.kernel, "final_kernel": self.final_kernel or self.kernel,  # the moves of tempering, of the final phase
+            "kernel": self.kernel, "final_kernel": self.kernel if self.final_kernel is None else self.final_kernel,
             "target_ess": self.target_ess,
             "min_fraction_in_set": self.min_fraction_in_set,
             **log_volume_attrs(chain_log_volume, num_particles=int(u.shape[1])),

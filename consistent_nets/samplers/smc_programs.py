@@ -105,7 +105,7 @@ def smc_programs(config, target, num_particles: int, mesh=None) -> dict:
             ("smc-final", config.batch_size, *split),
         ),
     }
-    final_kernel = config.final_kernel or config.kernel
+    final_kernel = config.kernel if config.final_kernel is None else config.final_kernel
     if final_kernel != config.kernel:  # the final phase's moves, when another kernel is asked for there
         programs["final_mutate"] = mutate(dataclasses.replace(config, kernel=final_kernel))
     small = {  # the next keys, and the mass matrix the schedule records
