@@ -199,7 +199,7 @@ def main(argv=None):
         if kernel not in ("nuts", "hmc", "rhmc") or not moves.isdigit() or int(moves) < 1:
             parser.error(f"--kernel-replays: KERNEL:MOVES with KERNEL nuts, hmc or rhmc and MOVES >= 1, got {spec!r}")
         replays.append((kernel, int(moves)))
-    own_kernel = args.final_kernel or (SMC().kernel if SMC().final_kernel is None else SMC().final_kernel)
+    own_kernel = args.final_kernel or SMC().final_move
     machine = machine_info()
     problem = get_rung(args.rung).build()
     records = []

@@ -65,19 +65,18 @@ class SMC(Sampler):
     kernel : {"nuts", "hmc", "rhmc"}
         The move (default ``"nuts"``). ``"hmc"``: plain HMC of ``2**max_tree_depth - 1``
         leapfrog steps, for problems whose NUTS trees all reach the depth cap (``tree[
-        "smc_stages"]``: ``num_grad_evals / (num_moves * num_particles)`` near 63): the
-        same work without the tree's bookkeeping (1.6× faster per step on the benchmarks'
-        teacher; NUTS is cheaper where trees stop early, as on XOR). Opt-in: on that
-        teacher its log volumes sat 0.3-0.6 nats below NUTS's (BENCHMARKS.md).
-        ``"rhmc"``: HMC with a random number of leapfrog steps, uniform on
-        ``1..2**max_tree_depth - 1`` for each move and shared by the population (no
+        "smc_stages"]``: ``num_grad_evals / (num_moves * num_particles)`` near 63): the same
+        work without the tree (1.6× faster per step on the benchmarks' teacher; NUTS is
+        cheaper where trees stop early, as on XOR). Opt-in: on that teacher its log volumes
+        sat 0.3-0.6 nats below NUTS's (BENCHMARKS.md). ``"rhmc"``: HMC of a random length,
+        uniform on ``1..2**max_tree_depth - 1`` per move and shared by the population (no
         lockstep waste, no fixed-length resonance): cheaper per effective draw than NUTS,
         but with lower volumes (beyond their SE on random labels); see BENCHMARKS.md.
     final_kernel : {"hmc", "nuts", "rhmc"} or None
         The final phase's move (default ``"hmc"``; ``None``: ``kernel``). It cannot change
-        ``log vol(S)``, fixed before the final phase; HMC's trajectory end travels further
-        than NUTS's draw from its tree, without the tree's bookkeeping: about as many or more
-        effective draws in 0.2-0.7 of the time on four rungs (BENCHMARKS.md, "The final phase's move").
+        ``log vol(S)``; HMC's trajectory end travels further than NUTS's draw, with no tree:
+        about as many or more effective draws in 0.2-0.7 of the time (BENCHMARKS.md, "The final
+        phase's move").
     target_accept : float
         Step-size adaptation target (default 0.8).
     max_stages : int
@@ -122,6 +121,11 @@ class SMC(Sampler):
     feasibility_probe: bool = field(default=True, compare=False)  # not part of the compiled programs' keys
     name = "smc"
 
+    @property
+    def final_move(self) -> str:
+        """The final phase's kernel: ``final_kernel``, or ``kernel`` where that is ``None``."""
+        return self.kernel if self.final_kernel is None else self.final_kernel
+
     def validate(self):
         for name in ("target_ess", "min_fraction_in_set", "target_accept"):
             check_fraction(name, getattr(self, name))
@@ -136,7 +140,7 @@ class SMC(Sampler):
         check_int("max_moves", self.max_moves, minimum=self.min_moves)
         check_int("final_moves", self.final_moves)
         check_int("max_tree_depth", self.max_tree_depth)
-        for name, value in (("kernel", self.kernel), ("final_kernel", self.kernel if self.final_kernel is None else self.final_kernel)):
+        for name, value in (("kernel", self.kernel), ("final_kernel", self.final_move)):
             if value not in MOVE_KERNELS:
                 raise ValueError(f"{name} must be one of {MOVE_KERNELS}, got {value!r}")
         check_int("max_stages", self.max_stages)
@@ -153,10 +157,8 @@ class SMC(Sampler):
             raise ValueError(f"num_samples must give >= 2 particles per chain, got {num_particles}")
         if self.split_particles and num_particles % jax.device_count():
             given = "" if self.num_particles else f" = num_samples // num_chains = {num_samples} // {num_chains}"
-            raise ValueError(
-                f"num_particles ({num_particles} per population{given}) must be a multiple of the "
-                f"{jax.device_count()} devices its particles are split over (split_particles=True)"
-            )
+            raise ValueError(f"num_particles ({num_particles} per population{given}) must be a multiple of the "
+                             f"{jax.device_count()} devices its particles are split over (split_particles=True)")
         return num_particles
 
     # -- driver hooks -------------------------------------------------------------------
@@ -252,7 +254,7 @@ class SMC(Sampler):
             "num_distinct_ancestors": int(np.sum(np.asarray(final_info.num_ancestors)[found])),
             "num_populations_without_draws": int(np.sum(~found)),
             "final_jump": float(np.mean(np.asarray(final_info.jump))),
-            "kernel": self.kernel, "final_kernel": self.kernel if self.final_kernel is None else self.final_kernel,
+            "kernel": self.kernel, "final_kernel": self.final_move,
             "target_ess": self.target_ess,
             "min_fraction_in_set": self.min_fraction_in_set,
             **log_volume_attrs(chain_log_volume, num_particles=int(u.shape[1])),
@@ -262,10 +264,8 @@ class SMC(Sampler):
         complete = stop_reason == "done" and bool(found.all())
         notes = []
         if stop_reason != "done":
-            notes.append(
-                f"not every chain reached min_fraction_in_set={self.min_fraction_in_set}; "
-                "returning the in-S particles of the last completed stage"
-            )
+            notes.append(f"not every chain reached min_fraction_in_set={self.min_fraction_in_set}; "
+                         "returning the in-S particles of the last completed stage")
         if not found.all():
             notes.append(
                 f"{int(np.sum(~found))} of {found.size} populations found no particle in S (S is hard to "

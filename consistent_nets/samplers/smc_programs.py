@@ -41,11 +41,11 @@ _SPECS = {  # name: (in_specs, out_specs)
     "init": ((_SAME,), _STATE),
     "reweight": ((_SAME, _STATE), _REWEIGHTED),
     "mutate": ((_SAME, _SPLIT, _SAME, _SAME, _SAME, _SAME, _SAME), _MOVED),
-    "final_mutate": ((_SAME, _SPLIT, _SAME, _SAME, _SAME, _SAME, _SAME), _MOVED),
     "update": ((_STATE, _REWEIGHTED, _MOVED), (_STATE, _SAME)),
     "select": ((_SAME, _STATE), (_SPLIT, _SAME, _SAME, _SPLIT)),
     "final": ((_STATE, _SAME, _MOVED), (_STATE, _SAME)),
 }
+_SPECS["final_mutate"] = _SPECS["mutate"]  # the same move, compiled for another kernel
 
 
 def particle_mesh():
@@ -105,9 +105,8 @@ def smc_programs(config, target, num_particles: int, mesh=None) -> dict:
             ("smc-final", config.batch_size, *split),
         ),
     }
-    final_kernel = config.kernel if config.final_kernel is None else config.final_kernel
-    if final_kernel != config.kernel:  # the final phase's moves, when another kernel is asked for there
-        programs["final_mutate"] = mutate(dataclasses.replace(config, kernel=final_kernel))
+    if config.final_move != config.kernel:  # the final phase's moves, when another kernel is asked for there
+        programs["final_mutate"] = mutate(dataclasses.replace(config, kernel=config.final_move))
     small = {  # the next keys, and the mass matrix the schedule records
         "fold": jax.jit(jax.vmap(jax.random.fold_in, in_axes=(0, None))),
         "scale": jax.jit(jax.vmap(population_scale)),
