@@ -21,9 +21,27 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+import background  # noqa: E402
 import consistent_nets as cn  # noqa: E402
 from consistent_nets._output import build_tree  # noqa: E402
 from consistent_nets.diagnostics.draws import flat_params  # noqa: E402
+
+def pytest_collection_finish(session):
+    """Start the background jobs the selected tests read (``background.py``), in their order.
+
+    Not under ``--collect-only``, nor in a ``pytest-xdist`` worker (every worker collects
+    every test; there a job starts when a test asks for it).
+    """
+    if session.config.option.collectonly or hasattr(session.config, "workerinput"):
+        return
+    names = [m.args[0] for item in session.items for m in item.iter_markers("background")]
+    if names:
+        background.runner().start(dict.fromkeys(names))
+
+
+def pytest_sessionfinish(session):
+    background.close()
+
 
 #: exact log vol(S) of XOR, 2-3-1 tanh, box 3, margin 0 (rejection over 1.7e8 prior
 #: draws: -5.191 ± 0.003); tests compare estimates with it within their SEs

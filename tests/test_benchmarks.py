@@ -6,7 +6,9 @@ optimisation level: it changes compile time only, and these runs time nothing th
 matters. Compilation dominates (the library's population samplers take about a minute
 to compile on two loaded cores, each BlackJAX peer several seconds), so the default test
 runs the rejection and tuned-BlackJAX rows of the ladder (SGD runs in the scaling
-script); ``-m slow`` runs every method, ``cn.diagnose`` included.
+script); ``-m slow`` runs every method, ``cn.diagnose`` included. The default tests'
+scripts are background jobs (``background.py``): they start when collection ends and run
+beside the in-process tests; each test here waits for its script and checks what it wrote.
 """
 
 import json
@@ -17,20 +19,22 @@ from pathlib import Path
 
 import pytest
 
+import background
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
 FAST_XLA = (
     "--xla_force_host_platform_device_count=2 --xla_backend_optimization_level=0 "
     "--xla_llvm_disable_expensive_passes=true"
 )
+ENV = dict(XLA_FLAGS=FAST_XLA, MPLBACKEND="Agg", CI="true")
 
 
 def start_script(name, *args):
-    env = dict(os.environ, XLA_FLAGS=FAST_XLA, MPLBACKEND="Agg", CI="true")
     return subprocess.Popen(
         [sys.executable, str(BENCH / name), *map(str, args)],
         cwd=ROOT,
-        env=env,
+        env=dict(os.environ, **ENV),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -44,6 +48,43 @@ def finish(name, proc, timeout=300):
 
 def run_script(name, *args, timeout=300):
     finish(name, start_script(name, *args), timeout)
+
+
+def job(name, script, *args, timeout=600):
+    """A background job running ``script`` with ``args`` ("{out}": the job's folder)."""
+    return background.register(name, sys.executable, BENCH / script, *args, timeout=timeout, **ENV)
+
+
+def done(name):
+    """The folder job ``name`` wrote to, once it has exited 0."""
+    return background.result(name).check(name).out
+
+
+LADDER = job("ladder-tiny", "ladder.py", "--tiny", "--rung", "xor", "--no-diagnose",
+             "--methods", "rejection", "blackjax-tuned", "--out", "{out}")
+SCALING = job("scaling-tiny", "scaling.py", "--tiny", "--out", "{out}")
+CALIBRATION = job("calibration-tiny", "calibration.py", "--tiny", "--methods", "rejection", "sgd",
+                  "--out", "{out}", "--figures", "{out}")
+NESTED = job("nested-tiny", "ladder.py", "--tiny", "--rung", "xor", "--no-diagnose", "--methods", "nested",
+             "--out", "{out}")
+RATES = job("diagnostics-rates-tiny", "diagnostics_rates.py", "--tiny", "--reference", "--out", "{out}")
+NUTS_OVERHEAD = job("nuts-overhead-tiny", "nuts_overhead.py", "--tiny", "--out", "{out}")
+TRUST_KINDS = {
+    "effective_draws.py": "effective-draws",
+    "reference_power.py": "reference-power",
+    "volume_bias.py": "volume-bias",
+    "default_pipeline.py": "default-pipeline",
+    "bounds.py": "bounds",
+    "smc_variants.py": "smc-variants",
+}
+#: effective_draws.py keeps its runs (``--cache``): test_effective_draws_cache_resumes reruns it
+TRUST = {
+    script: job(f"{kind}-tiny", script, "--tiny", "--out", "{out}",
+                *(("--cache", "{out}/cache") if kind == "effective-draws" else ()))
+    for script, kind in TRUST_KINDS.items()
+}
+FINAL_PHASE = job("final-phase-tiny", "final_phase.py", "--tiny", "--out", "{out}")
+LATENCY = job("latency-tiny", "latency.py", "--tiny", "--out", "{out}")
 
 
 def load(path):
@@ -72,22 +113,9 @@ def check_ladder_record(r):
     assert r["distinct_per_s"] > 0
 
 
-@pytest.fixture(scope="module")
-def bench_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("bench")
-    # side by side: both mostly compile, which is single-threaded
-    ladder = start_script(
-        "ladder.py", "--tiny", "--rung", "xor", "--no-diagnose",
-        "--methods", "rejection", "blackjax-tuned", "--out", out,
-    )
-    scaling = start_script("scaling.py", "--tiny", "--out", out)
-    finish("ladder.py", ladder)
-    finish("scaling.py", scaling)
-    return out
-
-
-def test_ladder_tiny_writes_one_record_per_method(bench_dir):
-    data = load(bench_dir / "ladder-xor-tiny.json")
+@pytest.mark.background(LADDER)
+def test_ladder_tiny_writes_one_record_per_method():
+    data = load(done(LADDER) / "ladder-xor-tiny.json")
     assert data["kind"] == "ladder" and data["meta"]["rung"] == "xor"
     records = {r["method"]: r for r in data["records"]}
     assert set(records) == {"rejection", "blackjax-tuned"}
@@ -101,8 +129,9 @@ def test_ladder_tiny_writes_one_record_per_method(bench_dir):
     assert tuned["extra"]["num_runs"] == 2 and len(tuned["extra"]["log_volume_per_run"]) == 2
 
 
-def test_scaling_tiny_covers_every_axis(bench_dir):
-    data = load(bench_dir / "scaling-tiny.json")
+@pytest.mark.background(SCALING)
+def test_scaling_tiny_covers_every_axis():
+    data = load(done(SCALING) / "scaling-tiny.json")
     axes = {r["axis"] for r in data["records"]}
     assert axes == {"n", "width", "devices"}
     devices = {r["devices"]: r for r in data["records"] if r["axis"] == "devices"}
@@ -113,7 +142,13 @@ def test_scaling_tiny_covers_every_axis(bench_dir):
         assert r["run_s"] > 0 and r["grad_evals"] > 0
 
 
-def test_table_and_plots_render_the_tiny_results(bench_dir):
+@pytest.mark.background(LADDER)
+@pytest.mark.background(SCALING)
+def test_table_and_plots_render_the_tiny_results(tmp_path):
+    bench_dir = tmp_path  # the two scripts' results side by side
+    for name in (LADDER, SCALING):
+        for path in done(name).glob("*.json"):
+            (bench_dir / path.name).write_bytes(path.read_bytes())
     run_script("table.py", "--tiny", "--results", bench_dir, "--out", bench_dir)
     text = (bench_dir / "tables.md").read_text()
     assert "### Rung `xor` (tiny)" in text and "| blackjax-tuned |" in text and "| rejection |" in text
@@ -139,10 +174,10 @@ def test_ladder_tiny_every_method_with_diagnose(tmp_path):
     assert fixed["settings"]["step_size"] == 0.05 and fixed["log_volume"] is not None
 
 
-def test_calibration_tiny_writes_ranks_and_figures(tmp_path):
-    run_script("calibration.py", "--tiny", "--methods", "rejection", "sgd", "--out", tmp_path,
-               "--figures", tmp_path)
-    data = load(tmp_path / "calibration-tiny.json")
+@pytest.mark.background(CALIBRATION)
+def test_calibration_tiny_writes_ranks_and_figures():
+    out = done(CALIBRATION)
+    data = load(out / "calibration-tiny.json")
     assert data["kind"] == "calibration"
     records = {r["method"]: r for r in data["records"]}
     assert set(records) == {"rejection", "sgd"}
@@ -151,13 +186,13 @@ def test_calibration_tiny_writes_ranks_and_figures(tmp_path):
         assert set(r["ranks"]) == {"depth", "norm", "probe"}
         assert all(0 <= k < r["num_ranks"] for ranks in r["ranks"].values() for k in ranks)
         assert 0.0 <= r["p_value"] <= 1.0 and isinstance(r["passed"], bool)
-        png = (tmp_path / f"rank_histograms_{r['method']}-tiny.png").read_bytes()
+        png = (out / f"rank_histograms_{r['method']}-tiny.png").read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_nested_sampling_peer_tiny(tmp_path):
-    run_script("ladder.py", "--tiny", "--rung", "xor", "--no-diagnose", "--methods", "nested", "--out", tmp_path)
-    (r,) = load(tmp_path / "ladder-xor-tiny.json")["records"]
+@pytest.mark.background(NESTED)
+def test_nested_sampling_peer_tiny():
+    (r,) = load(done(NESTED) / "ladder-xor-tiny.json")["records"]
     assert r["method"] == "nested" and r["status"] == "ok", r
     check_ladder_record(r)
     assert r["grad_evals"] == 0.0 and r["forward_evals"] > 0
@@ -166,9 +201,9 @@ def test_nested_sampling_peer_tiny(tmp_path):
     assert abs(r["log_volume"] + 5.191) < 5 * r["log_volume_se"] + 0.5
 
 
-def test_diagnostics_rates_tiny(tmp_path):
-    run_script("diagnostics_rates.py", "--tiny", "--reference", "--out", tmp_path)
-    data = load(tmp_path / "diagnostics-rates-tiny.json")
+@pytest.mark.background(RATES)
+def test_diagnostics_rates_tiny():
+    data = load(done(RATES) / "diagnostics-rates-tiny.json")
     assert data["kind"] == "diagnostics-rates"
     rows = data["records"]
     # 3 seeds x {rejection, sgd} x {no reference, rejection reference}
@@ -182,9 +217,9 @@ def test_diagnostics_rates_tiny(tmp_path):
         assert s["median_distance_sgd"] > 2 * s["median_distance_rejection"]
 
 
-def test_nuts_overhead_tiny(tmp_path):
-    run_script("nuts_overhead.py", "--tiny", "--out", tmp_path)
-    data = load(tmp_path / "nuts-overhead-tiny.json")
+@pytest.mark.background(NUTS_OVERHEAD)
+def test_nuts_overhead_tiny():
+    data = load(done(NUTS_OVERHEAD) / "nuts-overhead-tiny.json")
     assert data["kind"] == "nuts-overhead"
     nuts, hmc = data["records"]
     assert nuts["kernel"].startswith("nuts") and hmc["kernel"].startswith("hmc")
@@ -196,30 +231,23 @@ def test_nuts_overhead_tiny(tmp_path):
 
 @pytest.mark.parametrize(
     "script, kind",
-    [
-        ("effective_draws.py", "effective-draws"),
-        ("reference_power.py", "reference-power"),
-        ("volume_bias.py", "volume-bias"),
-        ("default_pipeline.py", "default-pipeline"),
-        ("bounds.py", "bounds"),
-        ("smc_variants.py", "smc-variants"),
-    ],
+    [pytest.param(script, kind, marks=pytest.mark.background(TRUST[script]), id=f"{script}-{kind}")
+     for script, kind in TRUST_KINDS.items()],
 )
-def test_trust_scripts_tiny(tmp_path, script, kind):
+def test_trust_scripts_tiny(script, kind):
     """The scripts behind BENCHMARKS.md's effective-draws, power, bias and pass-rate tables."""
-    run_script(script, "--tiny", "--out", tmp_path, timeout=600)
-    (path,) = tmp_path.glob("*.json")
+    (path,) = done(TRUST[script]).glob("*.json")
     data = load(path)
     assert data["kind"] == kind and data["records"]
     if kind == "smc-variants":  # both counts of effective draws, for every variant
         assert all(r["ess"] > 0 and r["ess_arviz"] > 0 for r in data["records"])
 
 
-def test_final_phase_tiny_replays_the_run(tmp_path):
+@pytest.mark.background(FINAL_PHASE)
+def test_final_phase_tiny_replays_the_run():
     """A replay at factor 1 is the library's own final phase again (same tempering, same
     keys): what the other factors are compared with is the run itself."""
-    run_script("final_phase.py", "--tiny", "--out", tmp_path, timeout=600)
-    own, replay, softer, sliced, rhmc = load(tmp_path / "final-phase-xor-tiny.json")["records"]
+    own, replay, softer, sliced, rhmc = load(done(FINAL_PHASE) / "final-phase-xor-tiny.json")["records"]
     for name in ("ess", "final_jump", "final_num_refused", "final_grad_evals", "log_volume"):
         assert replay[name] == own[name], name
     assert softer["factor"] == 0.1 and softer["log_volume"] == own["log_volume"]  # fixed before the final phase
@@ -233,22 +261,23 @@ def test_final_phase_tiny_replays_the_run(tmp_path):
     assert rhmc["all_in_set"] and min(rhmc["final_jump"]) > 0 and rhmc["final_jump"] != own["final_jump"]
 
 
+@pytest.mark.background(TRUST["effective_draws.py"])
 def test_effective_draws_cache_resumes(tmp_path):
     """``--cache`` keeps every finished run; a rerun reads them instead of sampling again."""
-    cache = tmp_path / "cache"
-    run_script("effective_draws.py", "--tiny", "--cache", cache, "--out", tmp_path / "first", timeout=600)
+    first = done(TRUST["effective_draws.py"])  # the trust job ran with --cache {out}/cache
+    cache = first / "cache"
     assert len(list(cache.glob("*.pkl"))) == 3  # --tiny: three runs
     for f in cache.glob("*.pkl"):  # a rerun that sampled again would overwrite these
         os.utime(f, (0, 0))
-    run_script("effective_draws.py", "--tiny", "--cache", cache, "--out", tmp_path / "second", timeout=600)
+    run_script("effective_draws.py", "--tiny", "--cache", cache, "--out", tmp_path, timeout=600)
     assert all(f.stat().st_mtime == 0 for f in cache.glob("*.pkl"))
-    (first,), (second,) = (list((tmp_path / d).glob("*.json")) for d in ("first", "second"))
-    assert load(first)["records"] == load(second)["records"]
+    (before,), (after,) = (list(d.glob("*.json")) for d in (first, tmp_path))
+    assert load(before)["records"] == load(after)["records"]
 
 
-def test_latency_tiny(tmp_path):
-    run_script("latency.py", "--tiny", "--out", tmp_path)
-    data = load(tmp_path / "latency-tiny.json")
+@pytest.mark.background(LATENCY)
+def test_latency_tiny():
+    data = load(done(LATENCY) / "latency-tiny.json")
     assert data["kind"] == "latency"
     records = {r["case"]: r for r in data["records"]}
     assert set(records) == {"python", "import", "help", "bad-arg", "infeasible-linear-smc"}
