@@ -124,7 +124,7 @@ def test_a_tree_carries_its_data_and_spec(xor_problem, tmp_path):
 
 
 def test_load_rebuilds_the_problem(tmp_path):
-    X, y = cn.datasets.moons(12, 0.1, 0)
+    X, y = cn.datasets.moons(4, 0.1, 0)  # few points: rejection finds its 8 draws at once
     problem = cn.Problem(cn.MLP([2, 4, 1], "relu"), X, y, cn.NormalPrior(1.5), cn.Margin(0.05))
     tree = run(problem, "rejection", num_samples=8)
     tree.to_netcdf(tmp_path / "run.nc")
