@@ -30,7 +30,7 @@ move kernels (``nuts``, ``hmc``, ``rhmc``) for at most ``MOVES`` moves, the same
 target, started at the last stage's step size: the final phase leaves the volume as it
 is, so a kernel there changes the draws' diversity and the time, not log Z.
 ``--final-kernel`` sets the first run's own final kernel (``cn.SMC(final_kernel=...)``;
-default: the library's).
+default: the library's ``"auto"``; the records name the kernel that ran).
 
     python benchmarks/final_phase.py --rung teacher --seed 0 --factors 1 0.3 0.1 0.01
     python benchmarks/final_phase.py --rung moons --factors 1 --slice-moves 12 48 96
@@ -64,7 +64,7 @@ from benchmarks.rungs import RUNGS, get_rung  # noqa: E402
 from consistent_nets.samplers.distributed import device_get  # noqa: E402
 from consistent_nets.samplers.moves import MoveInfo  # noqa: E402
 from consistent_nets.samplers.smc import SMC  # noqa: E402
-from consistent_nets.samplers.smc_programs import place_keys, smc_programs  # noqa: E402
+from consistent_nets.samplers.smc_programs import final_program, place_keys, smc_programs  # noqa: E402
 from consistent_nets.samplers.tempering import population_scale  # noqa: E402
 from methods import effective_draws_record, method_key  # noqa: E402
 
@@ -151,9 +151,10 @@ class Replay(SMC):
         u, num_ancestors, k_move, parents = p["select"](keys, states)
         run.ancestors.append(np.asarray(device_get(parents)))
         factor, num_slice, kernel = type(self).factor, type(self).num_slice_moves, type(self).move_kernel
-        mutate, final_moves = p["final_mutate"], self.final_moves
+        run.final_kernel, mutate = final_program(self, p, run.infos, int(u.shape[1]))  # the library's choice
+        final_moves = self.final_moves
         if kernel is not None:  # the same pieces compiled for another move kernel; compiled and run once, untimed
-            other = dataclasses.replace(self, kernel=kernel, final_kernel=None)
+            run.final_kernel, other = kernel, dataclasses.replace(self, kernel=kernel, final_kernel=None)
             mutate, final_moves = smc_programs(other, run.target, u.shape[1], run.mesh)["mutate"], type(self).kernel_moves
             jax.block_until_ready(mutate(k_move, u, states.beta, states.step_size, True, final_moves, self.final_jump_target))
         if num_slice is not None:  # compiled and run to completion once, untimed (JAX dispatches asynchronously)
@@ -182,7 +183,7 @@ def main(argv=None):
                         help="replay the final phase with this many slice moves (one replay per number)")
     parser.add_argument("--kernel-replays", nargs="*", default=[], metavar="KERNEL:MOVES",
                         help="replay the final phase with this library kernel (nuts, hmc, rhmc) for at most MOVES moves")
-    parser.add_argument("--final-kernel", choices=["nuts", "hmc", "rhmc"], default=None,
+    parser.add_argument("--final-kernel", choices=["auto", "nuts", "hmc", "rhmc"], default=None,
                         help="the first run's own final kernel (default: the library's)")
     parser.add_argument("--num-samples", type=int, default=2000)
     parser.add_argument("--tiny", action="store_true", help="XOR, 40 draws, factors 1, 1 and 0.1, 4 slice moves: checks the harness (a replay at 1 repeats the run)")
@@ -199,7 +200,7 @@ def main(argv=None):
         if kernel not in ("nuts", "hmc", "rhmc") or not moves.isdigit() or int(moves) < 1:
             parser.error(f"--kernel-replays: KERNEL:MOVES with KERNEL nuts, hmc or rhmc and MOVES >= 1, got {spec!r}")
         replays.append((kernel, int(moves)))
-    own_kernel = args.final_kernel or SMC().final_move
+    own_kernel = args.final_kernel or SMC().final_kernel
     machine = machine_info()
     problem = get_rung(args.rung).build()
     records = []
@@ -220,7 +221,7 @@ def main(argv=None):
         ess = effective_draws_record(problem, tree, {"run_s": seconds, "grad_evals": grads})
         report = cn.diagnose(tree, problem, rng_key=jax.random.key(args.seed + 1))
         records.append({
-            "factor": factor, "kernel": "slice" if num_slice is not None else (replay[0] if replay else own_kernel),
+            "factor": factor, "kernel": "slice" if num_slice is not None else (replay[0] if replay else tree.attrs["final_kernel"]),
             "slice_moves": num_slice, "kernel_moves": replay[1] if replay else None, "seed": args.seed, "seconds": seconds,
             "final_seconds": Replay.final_seconds, "grad_evals": grads,
             # the slice moves' forward evaluations (target.terms) stand where NUTS's gradients do

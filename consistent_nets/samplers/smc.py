@@ -25,7 +25,7 @@ from .distributed import device_get
 from .moves import MOVE_KERNELS
 from .population import log_volume_attrs, log_volume_from_chains, stack_infos
 from .result import Infeasible, Result
-from .smc_programs import particle_mesh, place_keys, smc_programs
+from .smc_programs import final_program, particle_mesh, place_keys, smc_programs
 
 __all__ = ["SMC"]
 
@@ -55,28 +55,26 @@ class SMC(Sampler):
         Most restricted NUTS moves for the final population (default 12); at least
         ``min_moves``, stopping once ``final_jump_target`` is reached.
     final_jump_target : float
-        ``jump_target`` of the final phase, which moves the resampled copies of the
-        in-S particles apart (default 1.0: one population variance per coordinate, after
-        which copies of one particle lie about as far apart as independent draws; 0.3 left
-        small populations' copies correlated: 1.0 doubled the effective draws of a planted
-        3-class relu problem at 400 draws). Where moves are short ``final_moves`` binds first.
+        ``jump_target`` of the final phase, which moves the resampled copies of the in-S
+        particles apart (default 1.0: one population variance per coordinate, after which
+        copies lie about as far apart as independent draws; 0.3 left small populations'
+        copies correlated: 1.0 doubled the effective draws of a planted 3-class relu problem
+        at 400 draws). Where moves are short ``final_moves`` binds first.
     max_tree_depth : int
         NUTS maximum number of doublings (default 6: at most 63 leapfrog steps).
     kernel : {"nuts", "hmc", "rhmc"}
-        The move (default ``"nuts"``). ``"hmc"``: plain HMC of ``2**max_tree_depth - 1``
-        leapfrog steps, for problems whose NUTS trees all reach the depth cap (``tree[
-        "smc_stages"]``: ``num_grad_evals / (num_moves * num_particles)`` near 63): the same
-        work without the tree (1.6× faster per step on the benchmarks' teacher; NUTS is
-        cheaper where trees stop early, as on XOR). Opt-in: on that teacher its log volumes
-        sat 0.3-0.6 nats below NUTS's (BENCHMARKS.md). ``"rhmc"``: HMC of a random length,
-        uniform on ``1..2**max_tree_depth - 1`` per move and shared by the population (no
-        lockstep waste, no fixed-length resonance): cheaper per effective draw than NUTS,
-        but with lower volumes (beyond their SE on random labels); see BENCHMARKS.md.
-    final_kernel : {"hmc", "nuts", "rhmc"} or None
-        The final phase's move (default ``"hmc"``; ``None``: ``kernel``). It cannot change
-        ``log vol(S)``; HMC's trajectory end travels further than NUTS's draw, with no tree:
-        about as many or more effective draws in 0.2-0.7 of the time (BENCHMARKS.md, "The final
-        phase's move").
+        The move (default ``"nuts"``). ``"hmc"``: HMC of ``2**max_tree_depth - 1`` leapfrog
+        steps, NUTS's work where its trees all saturate, without the tree (1.6× faster per
+        step on the benchmarks' teacher), but log volumes 0.3-0.6 nats below NUTS's there.
+        ``"rhmc"``: HMC of a random length (uniform on ``1..2**max_tree_depth - 1``, shared
+        by the population): cheaper per effective draw than NUTS, but volumes lower beyond
+        their SE on random labels. Both opt-in; see BENCHMARKS.md.
+    final_kernel : {"auto", "hmc", "nuts", "rhmc"} or None
+        The final phase's move, which cannot change ``log vol(S)`` (default ``"auto"``: HMC
+        where ``kernel`` is NUTS and its last stage's trees saturated, >= 90 % of the cap's
+        steps a move, else ``kernel``; ``None``: ``kernel``). With saturated trees HMC gave as
+        many or more effective draws in half the time; where trees stop early (XOR) 2-12 %
+        fewer (BENCHMARKS.md, "The final phase's move").
     target_accept : float
         Step-size adaptation target (default 0.8).
     max_stages : int
@@ -89,12 +87,11 @@ class SMC(Sampler):
         Move particles in chunks of this size to bound memory on large populations
         or networks (default: all particles of a chain at once).
     split_particles : bool
-        Split every population's particles over all devices (of all processes) instead
-        of placing whole populations on devices (default False): each device moves and
-        evaluates its share, so the moves' memory and work are split; the positions are
-        gathered whole at each resampling, so they must fit on one device. Starts as the
-        unsplit run does (same prior draws, first beta and log Z), then is another exact
-        sample. The population size must be a multiple of the number of devices.
+        Split every population's particles over all devices (of all processes) instead of
+        placing whole populations on devices (default False): the moves' memory and work
+        are split; the positions are gathered whole at each resampling, so must fit on one
+        device. Starts as the unsplit run (same prior draws, first beta and log Z), then
+        is another exact sample. The population size must be a multiple of the devices.
     feasibility_probe : bool
         Before tempering, refuse an S that looks empty within seconds (default True;
         see :mod:`consistent_nets.samplers.feasibility`).
@@ -111,7 +108,7 @@ class SMC(Sampler):
     final_jump_target: float = 1.0
     max_tree_depth: int = 6
     kernel: str = "nuts"
-    final_kernel: str | None = "hmc"
+    final_kernel: str | None = "auto"
     target_accept: float = 0.8
     max_stages: int = 500
     max_seconds: float | None = None
@@ -123,7 +120,9 @@ class SMC(Sampler):
 
     @property
     def final_move(self) -> str:
-        """The final phase's kernel: ``final_kernel``, or ``kernel`` where that is ``None``."""
+        """The final phase's other kernel (``"auto"``: HMC after NUTS; ``None``: ``kernel``)."""
+        if self.final_kernel == "auto":
+            return "hmc" if self.kernel == "nuts" else self.kernel
         return self.kernel if self.final_kernel is None else self.final_kernel
 
     def validate(self):
@@ -140,9 +139,11 @@ class SMC(Sampler):
         check_int("max_moves", self.max_moves, minimum=self.min_moves)
         check_int("final_moves", self.final_moves)
         check_int("max_tree_depth", self.max_tree_depth)
-        for name, value in (("kernel", self.kernel), ("final_kernel", self.final_move)):
-            if value not in MOVE_KERNELS:
-                raise ValueError(f"{name} must be one of {MOVE_KERNELS}, got {value!r}")
+        if self.kernel not in MOVE_KERNELS:
+            raise ValueError(f"kernel must be one of {MOVE_KERNELS}, got {self.kernel!r}")
+        if self.final_move not in MOVE_KERNELS:
+            raise ValueError(f"final_kernel must be one of {('auto', *MOVE_KERNELS)} or None, "
+                             f"got {self.final_kernel!r}")
         check_int("max_stages", self.max_stages)
         if self.num_particles is not None:
             check_int("num_particles", self.num_particles, minimum=2)
@@ -218,7 +219,8 @@ class SMC(Sampler):
         p = run.programs
         u, num_ancestors, k_move, parents = p["select"](place_keys(jax.random.split(run.k_final, num_chains), num_chains, run.mesh), states)
         run.ancestors.append(np.asarray(device_get(parents)))
-        moved = p["final_mutate"](k_move, u, states.beta, states.step_size, True, self.final_moves, self.final_jump_target)
+        run.final_kernel, mutate = final_program(self, p, run.infos, int(u.shape[1]))
+        moved = mutate(k_move, u, states.beta, states.step_size, True, self.final_moves, self.final_jump_target)
         final, final_info = p["final"](states, num_ancestors, moved)
         return self._result(run, final, device_get(final_info), chain_log_volume, fraction, stop_reason)
 
@@ -254,7 +256,7 @@ class SMC(Sampler):
             "num_distinct_ancestors": int(np.sum(np.asarray(final_info.num_ancestors)[found])),
             "num_populations_without_draws": int(np.sum(~found)),
             "final_jump": float(np.mean(np.asarray(final_info.jump))),
-            "kernel": self.kernel, "final_kernel": self.final_move,
+            "kernel": self.kernel, "final_kernel": run.final_kernel,
             "target_ess": self.target_ess,
             "min_fraction_in_set": self.min_fraction_in_set,
             **log_volume_attrs(chain_log_volume, num_particles=int(u.shape[1])),
@@ -277,13 +279,8 @@ class SMC(Sampler):
             # the draws are unweighted: the final phase resamples the in-S particles with
             # equal weights (the last stage's incremental weights belong to other particles)
             sample_stats={"in_set": np.asarray(device_get(states.in_set))[found]},  # from the final step
-            log_volume=log_volume,
-            log_volume_se=log_volume_se,
-            complete=complete,
-            note="; ".join(notes),
-            attrs=attrs,
-            stages=records,
-            structure="lineage",
+            log_volume=log_volume, log_volume_se=log_volume_se, complete=complete, note="; ".join(notes),
+            attrs=attrs, stages=records, structure="lineage",
             ancestry=[a[found] for a in run.ancestors],
             stage_chains=np.flatnonzero(found),
             schedule=run.schedule,
@@ -298,3 +295,4 @@ class _Run:
         self.chain_keys, self.k_final, self.num_chains, self.infos = chain_keys, k_final, num_chains, infos
         self.ancestors = []  # (chain, N) parent indices of every resampling, the final one last
         self.schedule = []  # per stage: (beta, step size, inverse mass (chain, dim), active)
+        self.final_kernel = None  # the final phase's, once chosen

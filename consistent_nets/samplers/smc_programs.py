@@ -71,8 +71,8 @@ def smc_programs(config, target, num_particles: int, mesh=None) -> dict:
     """The kernels' pieces for ``num_particles`` particles per population.
 
     ``mutate`` (the NUTS moves, nearly all of the compile time) serves both kernels;
-    ``final_mutate`` is that same program unless ``config.final_kernel`` names another
-    move (then it is compiled too).
+    ``final_mutate`` is that same program unless ``config.final_move`` is another move
+    (compiled at its first call; :func:`final_program` chooses).
     ``mesh`` (from :func:`particle_mesh`) splits each population over its devices;
     ``num_particles`` is then the whole population and must be a multiple of the
     number of devices (checked by ``SMC.check_sizes`` before anything compiles).
@@ -116,6 +116,17 @@ def smc_programs(config, target, num_particles: int, mesh=None) -> dict:
     else:
         out = {name: _over_particles(fn, mesh, *_SPECS[name]) for name, fn in programs.items()} | small
     return {"final_mutate": out["mutate"]} | out
+
+
+def final_program(config, programs, infos, num_particles: int):
+    """The final phase's kernel and its program after the tempering stages ``infos``:
+    ``config.final_move``, except that ``final_kernel="auto"`` keeps NUTS unless its trees
+    saturated in the last stage (>= 90 % of the cap's steps a move; without a stage, not).
+    ``final_mutate`` compiles at its first call, so a kernel not chosen never compiles."""
+    steps = tempered.steps_per_move(infos, num_particles)
+    saturated = steps >= 0.9 * (2**config.max_tree_depth - 1)  # False for NaN
+    kernel = config.final_move if config.final_kernel != "auto" or saturated else config.kernel
+    return kernel, programs["mutate" if kernel == config.kernel else "final_mutate"]
 
 
 def _over_particles(program, mesh, in_specs, out_specs):

@@ -19,10 +19,12 @@ all of the compile time goes.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .moves import MoveInfo, nuts_moves
 from .particles import gather, mean, own_share
@@ -170,3 +172,18 @@ def step(target, config, rng_key, state: SMCState) -> tuple[SMCState, StageInfo]
     r = reweight(config, rng_key, state)
     moved = mutate(target, config, r.move_key, r.u, r.beta, state.step_size, False, config.max_moves, config.jump_target)
     return update(target, config, state, r, moved)
+
+
+def steps_per_move(infos, num_particles: int) -> float:
+    """Mean leapfrog steps of one particle's move in each population's last tempering
+    stage (``infos``: the stages' :class:`StageInfo`, on the host); NaN without a stage.
+    Near ``2**max_tree_depth - 1`` the NUTS trees saturated: no U-turn within the cap."""
+    if not infos:
+        return math.nan
+    grads = np.stack([np.asarray(i.num_grad_evals, np.float64) for i in infos])  # (stage, chain)
+    moves = np.stack([np.asarray(i.num_moves, np.float64) for i in infos])
+    active = np.stack([np.asarray(i.active, bool) for i in infos])
+    last = len(infos) - 1 - np.argmax(active[::-1], axis=0)  # each population's last active stage
+    chains = np.arange(active.shape[1])
+    total_moves = np.sum(moves[last, chains]) * num_particles
+    return float(np.sum(grads[last, chains]) / total_moves) if total_moves else math.nan

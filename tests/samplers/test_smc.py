@@ -1,5 +1,7 @@
 """Tempered SMC (the default method) on rung 1 of the ladder: XOR against exact rejection."""
 
+from types import SimpleNamespace
+
 import jax
 import numpy as np
 import numpyro
@@ -9,6 +11,8 @@ import pytest
 import consistent_nets as cn
 from conftest import XOR_LOG_VOLUME
 from consistent_nets.diagnostics.two_sample import energy_test
+from consistent_nets.samplers import tempered
+from consistent_nets.samplers.smc_programs import final_program
 
 
 def _probe_outputs(problem, tree):
@@ -84,18 +88,57 @@ def test_smc_with_hmc_moves_is_exact_on_xor(xor_problem, xor_rejection):
 
 
 def test_smc_final_kernel_moves_draws_not_the_volume(xor_problem, xor_smc):
-    """The final phase moves with HMC by default (recorded); with ``final_kernel=None`` it
-    moves with the tempering kernel. The volume is fixed before the final phase, so the
-    same key gives the same volume and other draws, all in S."""
-    assert (xor_smc.attrs["kernel"], xor_smc.attrs["final_kernel"]) == ("nuts", "hmc")
+    """By default (``"auto"``) the final phase keeps NUTS unless the last stage's trees
+    saturated, and records the kernel that ran; ``"hmc"`` and ``None`` (the tempering
+    kernel) force one. The volume is fixed before the final phase, so the same key gives
+    the same volume and other draws, all in S."""
+    stages = xor_smc["smc_stages"]
+    infos = [SimpleNamespace(**{k: stages[k].values[:, s] for k in ("num_grad_evals", "num_moves", "active")})
+             for s in range(stages.sizes["stage"])]
+    steps = tempered.steps_per_move(infos, 500)
+    assert 1 <= steps <= 63
+    assert (xor_smc.attrs["kernel"], xor_smc.attrs["final_kernel"]) == ("nuts", "hmc" if steps >= 0.9 * 63 else "nuts")
     key = jax.random.key(5)
-    hmc = cn.sample(xor_problem, num_samples=400, rng_key=key, progress_bar=False)
+    hmc = cn.sample(xor_problem, method=cn.SMC(final_kernel="hmc"), num_samples=400, rng_key=key, progress_bar=False)
     nuts = cn.sample(xor_problem, method=cn.SMC(final_kernel=None), num_samples=400, rng_key=key, progress_bar=False)
-    assert nuts.attrs["final_kernel"] == "nuts" and hmc.attrs["log_volume"] == nuts.attrs["log_volume"]
+    assert (hmc.attrs["final_kernel"], nuts.attrs["final_kernel"]) == ("hmc", "nuts")
+    assert hmc.attrs["log_volume"] == nuts.attrs["log_volume"]
     assert not np.array_equal(hmc.posterior["w0"].values, nuts.posterior["w0"].values)
     assert bool(hmc.sample_stats["in_set"].all()) and bool(nuts.sample_stats["in_set"].all())
     # the copies moved apart either way (XOR's final phase reaches its jump target)
     assert hmc.attrs["final_jump"] > 0.5 and nuts.attrs["final_jump"] > 0.5
+
+
+@pytest.mark.parametrize(
+    ("config", "steps", "expected"),
+    [
+        (cn.SMC(), [63, 63], "hmc"),  # saturated trees: NUTS is fixed-length HMC plus its tree
+        (cn.SMC(), [63, 55], "hmc"),  # 60.3 a move on average: >= 90 % of 63
+        (cn.SMC(), [63, 30], "nuts"),  # 52: trees that stop early
+        (cn.SMC(), [], "nuts"),  # no tempering stage: nothing says the trees saturate
+        (cn.SMC(max_tree_depth=2), [3, 3], "hmc"),  # the cap is the config's
+        (cn.SMC(kernel="hmc"), [63, 63], "hmc"),
+        (cn.SMC(kernel="rhmc"), [10, 10], "rhmc"),  # "auto" after a kernel without trees: that kernel
+        (cn.SMC(final_kernel="rhmc"), [3, 3], "rhmc"),
+        (cn.SMC(final_kernel=None), [63, 63], "nuts"),
+    ],
+)
+def test_auto_final_kernel_follows_the_last_stage(config, steps, expected):
+    """Each population's last active stage counts: population 0 ran two stages (7 steps a
+    move, then ``steps[0]``, 4 moves), population 1 one (``steps[1]``, 2 moves)."""
+    n = 10
+    infos = [
+        SimpleNamespace(num_grad_evals=np.array([7 * 4 * n, steps[1] * 2 * n]), num_moves=np.array([4, 2]),
+                        active=np.array([True, True])),
+        SimpleNamespace(num_grad_evals=np.array([steps[0] * 4 * n, 0]), num_moves=np.array([4, 0]),
+                        active=np.array([True, False])),
+    ] if steps else []
+    programs = {"mutate": "tempering", "final_mutate": "other"}
+    kernel, program = final_program(config, programs, infos, n)
+    assert kernel == expected
+    assert program == ("tempering" if expected == config.kernel else "other")
+    if steps:  # the mean over the two populations' last stages, weighted by their moves
+        assert tempered.steps_per_move(infos, n) == pytest.approx((steps[0] * 4 + steps[1] * 2) / 6)
 
 
 def test_smc_draws_are_distinct(xor_smc):
