@@ -26,6 +26,7 @@ import consistent_nets as cn  # noqa: E402
 from consistent_nets._output import build_tree  # noqa: E402
 from consistent_nets.diagnostics.draws import flat_params  # noqa: E402
 
+
 def pytest_collection_finish(session):
     """Start the background jobs the selected tests read (``background.py``), in their order.
 
