@@ -124,6 +124,11 @@ def result(name: str) -> Done:
     return runner().result(name)
 
 
+def done(name: str) -> Path:
+    """The folder job ``name`` wrote to, once it has exited 0 (else its stderr's tail)."""
+    return result(name).check(name).out
+
+
 def close() -> None:
     global _RUNNER
     if _RUNNER is not None:

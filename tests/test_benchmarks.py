@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 import background
+from background import done
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
@@ -53,11 +54,6 @@ def run_script(name, *args, timeout=300):
 def job(name, script, *args, timeout=600):
     """A background job running ``script`` with ``args`` ("{out}": the job's folder)."""
     return background.register(name, sys.executable, BENCH / script, *args, timeout=timeout, **ENV)
-
-
-def done(name):
-    """The folder job ``name`` wrote to, once it has exited 0."""
-    return background.result(name).check(name).out
 
 
 LADDER = job("ladder-tiny", "ladder.py", "--tiny", "--rung", "xor", "--no-diagnose",

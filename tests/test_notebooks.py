@@ -39,7 +39,7 @@ def test_there_are_notebooks():
     "path", [pytest.param(p, marks=pytest.mark.background(JOBS[p]), id=p.stem) for p in NOTEBOOKS]
 )
 def test_notebook_runs_and_plots(path):
-    out = background.result(JOBS[path]).check(path.name).out  # a failing cell: its traceback
+    out = background.done(JOBS[path])  # a failing cell: its traceback
     notebook = nbformat.read(out / f"{path.stem}.ipynb", as_version=4)
     images = [
         output
