@@ -3,13 +3,20 @@
 ``python distributed_worker.py OUT --num-processes P --process-id I --port PORT``
 joins a ``jax.distributed`` job of ``P`` local CPU processes (gloo collectives) and
 writes every case's tree to ``OUT/<case>-<I>.nc``; with ``--num-processes 1`` it runs
-alone, without ``jax.distributed``. Sizes are tiny: the test compares trees, not
-statistics.
+alone, without ``jax.distributed``. ``python distributed_worker.py OUT --launch P``
+starts the ``P`` processes of such a job on a free local port (one device each) and
+exits 0 when all of them did (the test's background job). Sizes are tiny: the test
+compares trees, not statistics.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
+import socket
+import subprocess
+import sys
 import warnings
 from dataclasses import replace
 from pathlib import Path
@@ -33,6 +40,30 @@ def cases(cn):
     }
 
 
+def launch(out: Path, num_processes: int, cases: str) -> int:
+    """Run the ``num_processes`` processes of one job, one device each; 0 if all succeeded."""
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        port = s.getsockname()[1]
+    flags = re.sub(r"--xla_force_host_platform_device_count=\d+", "", os.environ.get("XLA_FLAGS", ""))
+    env = os.environ | {"XLA_FLAGS": f"{flags} --xla_force_host_platform_device_count=1"}
+    workers = [
+        subprocess.Popen([sys.executable, __file__, str(out), "--num-processes", str(num_processes),
+                          "--process-id", str(i), "--port", str(port), "--cases", cases],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True)
+        for i in range(num_processes)
+    ]
+    try:
+        outputs = [w.communicate()[0] for w in workers]
+    finally:
+        for w in workers:
+            w.kill()
+    for i, (w, output) in enumerate(zip(workers, outputs)):
+        if w.returncode != 0:
+            print(f"process {i} exited {w.returncode}:\n{output[-3000:]}", file=sys.stderr)
+    return max(abs(w.returncode) for w in workers)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument("out", type=Path)
@@ -40,7 +71,10 @@ def main(argv=None):
     parser.add_argument("--process-id", type=int, default=0)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--cases", default=",".join(DEFAULT_CASES))
+    parser.add_argument("--launch", type=int, default=0, metavar="P", help="start the P processes of a job")
     args = parser.parse_args(argv)
+    if args.launch:
+        return launch(args.out, args.launch, args.cases)
 
     import jax
 
@@ -67,4 +101,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

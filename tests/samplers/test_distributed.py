@@ -1,22 +1,21 @@
 """``cn.sample`` over two processes returns, on each, the tree of one process.
 
 Two local CPU processes of one device each join a ``jax.distributed`` job (gloo
-collectives); this process, with the suite's two devices, computes the same cases alone
-meanwhile. Either way each device holds 2 of the 4 populations, and the trees must be
-identical (values, coordinates and attrs of every group) — bit for bit, not to a
-tolerance. (XLA compiles a device's share of the populations for its shape, so a layout
-with another number of populations per device rounds differently in the last bits and,
-SMC's accept/reject steps being discontinuous, returns another sample of the same
-target: see the README's "Beyond one machine".) Sizes are tiny; the test takes well
-under a minute on two idle cores, most of it compiling.
+collectives); this process, with the suite's two devices, computes the same cases alone.
+Either way each device holds 2 of the 4 populations, and the trees must be identical
+(values, coordinates and attrs of every group) — bit for bit, not to a tolerance. (XLA
+compiles a device's share of the populations for its shape, so a layout with another
+number of populations per device rounds differently in the last bits and, SMC's
+accept/reject steps being discontinuous, returns another sample of the same target: see
+the README's "Beyond one machine".) The two-process jobs are background jobs
+(``tests/background.py``: ``distributed_worker.py --launch 2``), started when collection
+ends; sizes are tiny, most of their time is compiling.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -26,6 +25,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+import background
 import consistent_nets as cn
 from consistent_nets.samplers import distributed
 from consistent_nets.samplers.processes import over_processes
@@ -34,12 +34,15 @@ sys.path.insert(0, str(Path(__file__).parent))
 import distributed_worker  # noqa: E402
 
 WORKER = Path(distributed_worker.__file__)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("localhost", 0))
-        return s.getsockname()[1]
+#: the suite's XLA flags (the launcher gives each process one device)
+FLAGS = re.sub(r"--xla_force_host_platform_device_count=\d+", "", os.environ.get("XLA_FLAGS", "")).strip()
+#: every case, the split population's included (one job: one start-up and compile per process)
+CASES = (*distributed_worker.DEFAULT_CASES, "xor-smc-split")
+TWO = background.register("distributed-two-processes", sys.executable, WORKER, "{out}", "--launch", "2",
+                          "--cases", ",".join(CASES), CI="true", XLA_FLAGS=FLAGS)
+#: XLA's default flags: the library compiles small problems with its own options
+TWO_DEFAULT_FLAGS = background.register("distributed-default-flags", sys.executable, WORKER, "{out}", "--launch",
+                                        "2", "--cases", "xor-smc", CI="true", XLA_FLAGS="")
 
 
 def _without_warning_count(tree):
@@ -47,79 +50,48 @@ def _without_warning_count(tree):
     return tree
 
 
-def _start_workers(out, flags, *extra):
-    port = _free_port()
-    env = os.environ | {"CI": "true", "XLA_FLAGS": f"{flags} --xla_force_host_platform_device_count=1"}
-    return [
-        subprocess.Popen(
-            [sys.executable, str(WORKER), str(out), "--num-processes", "2", "--process-id", str(i), "--port", str(port),
-             *extra],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=env,
-            text=True,
-        )
-        for i in range(2)
-    ]
-
-
-def _finish(workers, meanwhile=lambda: None):
-    """Run ``meanwhile`` here, wait for the workers and check that every one succeeded."""
-    try:
-        meanwhile()
-        outputs = [w.communicate(timeout=600)[0] for w in workers]
-    finally:
-        for w in workers:
-            w.kill()
-    for w, out in zip(workers, outputs):
-        assert w.returncode == 0, out[-3000:]
-
-
-def test_two_processes_return_the_one_process_tree(tmp_path):
+@pytest.fixture(scope="module")
+def alone(tmp_path_factory):
+    """The folder of every case's tree computed in this process alone (2 devices)."""
     assert jax.device_count() == 2  # the suite's two devices: 2 populations per device, as in the job
-    flags = re.sub(r"--xla_force_host_platform_device_count=\d+", "", os.environ.get("XLA_FLAGS", ""))
-    workers = _start_workers(tmp_path, flags)
+    out = tmp_path_factory.mktemp("one")
+    distributed_worker.main([str(out), "--cases", ",".join(CASES)])
+    return out
 
-    def alone():
-        (tmp_path / "one").mkdir()
-        distributed_worker.main([str(tmp_path / "one")])  # the same cases in this process, alone
 
-    _finish(workers, alone)
+@pytest.mark.background(TWO)
+def test_two_processes_return_the_one_process_tree(alone):
+    two = background.done(TWO)
     for case in distributed_worker.DEFAULT_CASES:
-        one = xr.open_datatree(tmp_path / "one" / f"{case}-0.nc")
+        one = xr.open_datatree(alone / f"{case}-0.nc")
         assert one.attrs["warnings_seen"] == 0, case  # a healthy run: no warning to lose
         for rank in range(2):
-            two = xr.open_datatree(tmp_path / f"{case}-{rank}.nc")
-            assert _without_warning_count(two).identical(_without_warning_count(one)), f"{case}, process {rank}"
+            tree = xr.open_datatree(two / f"{case}-{rank}.nc")
+            assert _without_warning_count(tree).identical(_without_warning_count(one)), f"{case}, process {rank}"
     for rank in range(2):  # methods that do not run across processes say so, on every process
-        message = (tmp_path / f"anneal-{rank}.txt").read_text()
+        message = (two / f"anneal-{rank}.txt").read_text()
         assert "'anneal' does not run across 2 processes" in message
 
 
-def test_two_processes_split_one_population_as_one_process_does(tmp_path):
+@pytest.mark.background(TWO)
+def test_two_processes_split_one_population_as_one_process_does(alone):
     """``split_particles=True``: every population's particles over the devices of both
     processes (one each) is the run of one process over its two devices, bit for bit."""
-    flags = re.sub(r"--xla_force_host_platform_device_count=\d+", "", os.environ.get("XLA_FLAGS", ""))
-    workers = _start_workers(tmp_path, flags, "--cases", "xor-smc-split")
-
-    def alone():
-        (tmp_path / "one").mkdir()
-        distributed_worker.main([str(tmp_path / "one"), "--cases", "xor-smc-split"])
-
-    _finish(workers, alone)
-    one = _without_warning_count(xr.open_datatree(tmp_path / "one" / "xor-smc-split-0.nc"))
+    two = background.done(TWO)
+    one = _without_warning_count(xr.open_datatree(alone / "xor-smc-split-0.nc"))
     assert bool(one.sample_stats["in_set"].all())
     for rank in range(2):
-        two = _without_warning_count(xr.open_datatree(tmp_path / f"xor-smc-split-{rank}.nc"))
-        assert two.identical(one), f"process {rank}"
+        tree = _without_warning_count(xr.open_datatree(two / f"xor-smc-split-{rank}.nc"))
+        assert tree.identical(one), f"process {rank}"
 
 
-def test_two_processes_with_the_library_compiler_options(tmp_path):
+@pytest.mark.background(TWO_DEFAULT_FLAGS)
+def test_two_processes_with_the_library_compiler_options():
     """Under XLA's default flags the library compiles small problems with its own options
     (``jax.jit(..., compiler_options=...)``), which JAX accepts only on the outermost jit:
     the per-device programs must carry them, and both processes return one tree."""
-    _finish(_start_workers(tmp_path, "", "--cases", "xor-smc"))
-    first, second = (_without_warning_count(xr.open_datatree(tmp_path / f"xor-smc-{r}.nc")) for r in range(2))
+    two = background.done(TWO_DEFAULT_FLAGS)
+    first, second = (_without_warning_count(xr.open_datatree(two / f"xor-smc-{r}.nc")) for r in range(2))
     assert first.identical(second) and bool(first.sample_stats["in_set"].all())
 
 
