@@ -17,6 +17,7 @@ import re
 import socket
 import subprocess
 import sys
+import time
 import warnings
 from dataclasses import replace
 from pathlib import Path
@@ -40,8 +41,9 @@ def cases(cn):
     }
 
 
-def launch(out: Path, num_processes: int, cases: str) -> int:
-    """Run the ``num_processes`` processes of one job, one device each; 0 if all succeeded."""
+def launch(out: Path, num_processes: int, cases: str, timeout: float = 540.0) -> int:
+    """Run the ``num_processes`` processes of one job, one device each; 0 if all succeeded
+    (its own deadline, before the test job's, so that no worker outlives it)."""
     with socket.socket() as s:
         s.bind(("localhost", 0))
         port = s.getsockname()[1]
@@ -53,8 +55,14 @@ def launch(out: Path, num_processes: int, cases: str) -> int:
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True)
         for i in range(num_processes)
     ]
-    try:
-        outputs = [w.communicate()[0] for w in workers]
+    deadline = time.monotonic() + timeout
+    outputs = []
+    try:  # a process whose peer died waits in a collective: end them all by the deadline
+        for w in workers:
+            outputs.append(w.communicate(timeout=max(1.0, deadline - time.monotonic()))[0])
+    except subprocess.TimeoutExpired:
+        print(f"killed after {timeout} s", file=sys.stderr)
+        return 1
     finally:
         for w in workers:
             w.kill()
