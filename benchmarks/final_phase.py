@@ -234,6 +234,7 @@ def main(argv=None):
             "log_volume": float(a["log_volume"]), "passed": bool(report.passed),
             "all_in_set": bool(np.all(tree["sample_stats"]["in_set"].values)),
             "failing": [n for n, c in report.checks.items() if c.passed is False],
+            "p_values": {n: float(c.p_value) for n, c in report.checks.items() if c.p_value is not None},
         })
         r = records[-1]
         print(f"[final_phase] {r['kernel']} factor {factor} slice moves {num_slice} kernel moves {r['kernel_moves']}: ess {r['ess']:.0f} (ArviZ {r['ess_arviz']:.0f}) final jump "
