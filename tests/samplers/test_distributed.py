@@ -14,8 +14,6 @@ ends; sizes are tiny, most of their time is compiling.
 
 from __future__ import annotations
 
-import os
-import re
 import sys
 import warnings
 from pathlib import Path
@@ -34,12 +32,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 import distributed_worker  # noqa: E402
 
 WORKER = Path(distributed_worker.__file__)
-#: the suite's XLA flags (the launcher gives each process one device)
-FLAGS = re.sub(r"--xla_force_host_platform_device_count=\d+", "", os.environ.get("XLA_FLAGS", "")).strip()
 #: every case, the split population's included (one job: one start-up and compile per process)
 CASES = (*distributed_worker.DEFAULT_CASES, "xor-smc-split")
 TWO = background.register("distributed-two-processes", sys.executable, WORKER, "{out}", "--launch", "2",
-                          "--cases", ",".join(CASES), CI="true", XLA_FLAGS=FLAGS)
+                          "--cases", ",".join(CASES), CI="true")  # the suite's flags; the launcher sets one device
 #: XLA's default flags: the library compiles small problems with its own options
 TWO_DEFAULT_FLAGS = background.register("distributed-default-flags", sys.executable, WORKER, "{out}", "--launch",
                                         "2", "--cases", "xor-smc", CI="true", XLA_FLAGS="")
