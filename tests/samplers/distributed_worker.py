@@ -62,10 +62,10 @@ def launch(out: Path, num_processes: int, cases: str, timeout: float = 540.0) ->
             outputs.append(w.communicate(timeout=max(1.0, deadline - time.monotonic()))[0])
     except subprocess.TimeoutExpired:
         print(f"killed after {timeout} s", file=sys.stderr)
-        return 1
     finally:
         for w in workers:
             w.kill()
+    outputs += [w.communicate()[0] for w in workers[len(outputs):]]  # what the killed ones wrote, e.g. why a peer died
     for i, (w, output) in enumerate(zip(workers, outputs)):
         if w.returncode != 0:
             print(f"process {i} exited {w.returncode}:\n{output[-3000:]}", file=sys.stderr)
