@@ -64,7 +64,7 @@ from benchmarks.rungs import RUNGS, get_rung  # noqa: E402
 from consistent_nets.samplers.distributed import device_get  # noqa: E402
 from consistent_nets.samplers.moves import MoveInfo  # noqa: E402
 from consistent_nets.samplers.smc import SMC  # noqa: E402
-from consistent_nets.samplers.smc_programs import final_program, place_keys, smc_programs  # noqa: E402
+from consistent_nets.samplers.smc_programs import final_program, move_masses, place_keys, smc_programs  # noqa: E402
 from consistent_nets.samplers.tempering import population_scale  # noqa: E402
 from methods import effective_draws_record, method_key  # noqa: E402
 
@@ -153,10 +153,12 @@ class Replay(SMC):
         factor, num_slice, kernel = type(self).factor, type(self).num_slice_moves, type(self).move_kernel
         run.final_kernel, mutate = final_program(self, p, run.infos, int(u.shape[1]))  # the library's choice
         final_moves = self.final_moves
+        mass, _ = move_masses(self, device_get(p["scale"](u)), num_chains, run.mesh)  # as the library's final phase
         if kernel is not None:  # the same pieces compiled for another move kernel; compiled and run once, untimed
             run.final_kernel, other = kernel, dataclasses.replace(self, kernel=kernel, final_kernel=None)
             mutate, final_moves = smc_programs(other, run.target, u.shape[1], run.mesh)["mutate"], type(self).kernel_moves
-            jax.block_until_ready(mutate(k_move, u, states.beta, states.step_size, True, final_moves, self.final_jump_target))
+            jax.block_until_ready(mutate(k_move, u, states.beta, states.step_size, True, final_moves, self.final_jump_target,
+                                         mass))
         if num_slice is not None:  # compiled and run to completion once, untimed (JAX dispatches asynchronously)
             moves = jax.jit(jax.vmap(lambda k, x: slice_moves(run.target, k, x, num_slice)))
             jax.block_until_ready(moves(k_move, u))
@@ -164,7 +166,7 @@ class Replay(SMC):
         if num_slice is None:
             # the stiffness of the penalty grows with beta: start the step size where it would sit
             moved = mutate(k_move, u, states.beta * factor, states.step_size / math.sqrt(factor), True,
-                           final_moves, self.final_jump_target)
+                           final_moves, self.final_jump_target, mass)
         else:
             x, info = moves(k_move, u)
             moved = (x, states.step_size, info)

@@ -86,11 +86,12 @@ def program_memory(problem, num_particles: int, batch_size: int, split: bool) ->
     state = type(shape)(*(spec(getattr(shape, f), f in per_particle) for f in shape._fields))
     scalar = spec(jax.ShapeDtypeStruct((1,), jnp.float32), False)
     reweighted = shapes("reweight", keys, state)
-    moved = shapes("mutate", keys, state.u, scalar, scalar, False, 2, 0.3)
+    mass = spec(jax.ShapeDtypeStruct((1, state.u.shape[-1]), jnp.float32), False)  # (chain, dim)
+    moved = shapes("mutate", keys, state.u, scalar, scalar, False, 2, 0.3, mass)
     arguments = {
         "init": (keys,),
         "reweight": (keys, state),
-        "mutate": (keys, state.u, scalar, scalar, False, 2, 0.3),
+        "mutate": (keys, state.u, scalar, scalar, False, 2, 0.3, mass),
         "update": (state, reweighted, moved),
     }
     out = {}

@@ -44,7 +44,7 @@ def smc_populations(problem, size, populations, key):
         tree = cn.sample(problem, method=cn.SMC(num_particles=size), num_samples=size * populations,
                          num_chains=populations, rng_key=key, progress_bar=False)
     per_population = tree["smc_stages"]["log_volume"].values
-    return per_population, int(tree.attrs["num_grad_evals"]), float(tree.attrs["ess"])
+    return per_population, int(tree.attrs["num_grad_evals"]), float(tree.attrs["ess"]), tree.attrs["mass"]
 
 
 def peer_populations(problem, size, populations, key):
@@ -52,7 +52,7 @@ def peer_populations(problem, size, populations, key):
 
     settings = TUNED.__class__(**{**TUNED.__dict__, "num_particles": size})
     _, stats = run_blackjax_smc(problem, key, settings, num_runs=populations)
-    return np.asarray(stats["log_volume_per_run"]), int(stats["grad_evals"]), float("nan")
+    return np.asarray(stats["log_volume_per_run"]), int(stats["grad_evals"]), float("nan"), None
 
 
 def main(argv=None):
@@ -72,7 +72,7 @@ def main(argv=None):
     records = []
     for i, size in enumerate(args.sizes):
         start = time.perf_counter()
-        log_z, grads, ess = run(problem, size, args.populations, jax.random.key(args.seed + i))
+        log_z, grads, ess, mass = run(problem, size, args.populations, jax.random.key(args.seed + i))
         finite = log_z[np.isfinite(log_z)]
         pooled, pooled_se = log_volume_from_chains(log_z)
         records.append({
@@ -81,6 +81,7 @@ def main(argv=None):
             "populations_without_draws": int(np.sum(~np.isfinite(log_z))),
             "mean": float(np.mean(finite)), "sd": float(np.std(finite, ddof=1)) if finite.size > 1 else None,
             "pooled": pooled, "pooled_se": pooled_se, "grad_evals": grads, "ess": ess,
+            "mass": mass,  # where smc's moves took their mass matrix (cn.SMC.mass)
             "seconds": time.perf_counter() - start,
         })
         print(f"[volume_bias] {args.rung} {args.method} N={size}: mean {records[-1]['mean']:.3f} "

@@ -58,8 +58,9 @@ def programs(target, options, num_particles):
 
 
 def move(p, state, reweighted):
+    mass = p["scale"](reweighted.u)  # each population's own: the programs' work does not depend on it
     out = p["mutate"](reweighted.move_key, reweighted.u, reweighted.beta, state.step_size, False, cn.SMC().max_moves,
-                     cn.SMC().jump_target)
+                     cn.SMC().jump_target, mass)
     jax.block_until_ready(out)
     return int(np.sum(np.asarray(out[2].num_moves)))
 

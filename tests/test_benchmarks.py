@@ -17,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import background
@@ -82,6 +83,9 @@ TRUST = {
     for script, kind in TRUST_KINDS.items()
 }
 FINAL_PHASE = job("final-phase-tiny", "final_phase.py", "--tiny", "--out", "{out}")
+#: -m slow only, as the other one-off measurements' harnesses
+VOLUME_ADAPTATION = job("volume-adaptation-tiny", "volume_adaptation.py", "--tiny", "--variant", "bhmn",
+                        "--out", "{out}")
 LATENCY = job("latency-tiny", "latency.py", "--tiny", "--out", "{out}")
 
 
@@ -260,6 +264,21 @@ def test_final_phase_tiny_replays_the_run():
     # another library kernel in the final phase: the volume kept, at most its moves, all in S
     assert (rhmc["kernel"], rhmc["kernel_moves"]) == ("rhmc", 4) and rhmc["log_volume"] == own["log_volume"]
     assert rhmc["all_in_set"] and min(rhmc["final_jump"]) > 0 and rhmc["final_jump"] != own["final_jump"]
+
+
+@pytest.mark.slow
+@pytest.mark.background(VOLUME_ADAPTATION)
+def test_volume_adaptation_tiny_follows_the_pilot_path():
+    """With every adaptation replaced, each population walks the pilot's betas: as many
+    stages as the pilot, whatever the key."""
+    data = load(done(VOLUME_ADAPTATION) / "volume-adaptation-xor-bhmn-tiny.json")
+    assert data["kind"] == "volume-adaptation" and len(data["records"]) == 2
+    pilot = data["meta"]["pilot"]
+    assert len(pilot["beta"]) == len(pilot["step_size"]) == len(pilot["moves"]) >= 1
+    for r in data["records"]:
+        assert r["variant"] == "bhmn" and r["num_stages"] == len(pilot["beta"])
+        assert len(r["log_volume_per_population"]) == 4 and np.all(np.isfinite(r["log_volume_per_population"]))
+    assert data["records"][0]["log_volume"] != data["records"][1]["log_volume"]  # other keys, other draws
 
 
 @pytest.mark.background(TRUST["effective_draws.py"])

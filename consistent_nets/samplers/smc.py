@@ -25,7 +25,7 @@ from .distributed import device_get
 from .moves import MOVE_KERNELS
 from .population import log_volume_attrs, log_volume_from_chains, stack_infos
 from .result import Infeasible, Result
-from .smc_programs import final_program, particle_mesh, place_keys, smc_programs
+from .smc_programs import final_program, move_masses, particle_mesh, place_keys, smc_programs
 
 __all__ = ["SMC"]
 
@@ -69,6 +69,14 @@ class SMC(Sampler):
         ``"rhmc"``: HMC of a random length (uniform on ``1..2**max_tree_depth - 1``, shared
         by the population): cheaper per effective draw than NUTS, but volumes lower beyond
         their SE on random labels. Both opt-in; see BENCHMARKS.md.
+    mass : {"other", "own"}
+        Where each population's diagonal mass matrix (the per-coordinate variance of its
+        resampled particles) comes from (default ``"other"``: population ``c`` moves with
+        population ``c + 1``'s, cyclically). A mass estimated from the particles it moves
+        makes the kernel depend on them, and ``Ẑ`` is then no longer unbiased: measured
+        on random labels, ``"own"`` left a population of 500 particles 0.12 nats low
+        (BENCHMARKS.md, "Where the small-population bias of the volume came from").
+        With one population its own is used (``attrs["mass"]`` says which ran).
     final_kernel : {"auto", "hmc", "nuts", "rhmc"} or None
         The final phase's move, which cannot change ``log vol(S)`` (default ``"auto"``: HMC
         where ``kernel`` is NUTS and its last stage's trees saturated, >= 90 % of the cap's
@@ -108,6 +116,7 @@ class SMC(Sampler):
     final_jump_target: float = 1.0
     max_tree_depth: int = 6
     kernel: str = "nuts"
+    mass: str = "other"
     final_kernel: str | None = "auto"
     target_accept: float = 0.8
     max_stages: int = 500
@@ -144,6 +153,8 @@ class SMC(Sampler):
         if self.final_move not in MOVE_KERNELS:
             raise ValueError(f"final_kernel must be one of {('auto', *MOVE_KERNELS)} or None, "
                              f"got {self.final_kernel!r}")
+        if self.mass not in ("other", "own"):
+            raise ValueError(f"mass must be 'other' or 'own', got {self.mass!r}")
         check_int("max_stages", self.max_stages)
         if self.num_particles is not None:
             check_int("num_particles", self.num_particles, minimum=2)
@@ -178,7 +189,8 @@ class SMC(Sampler):
     def advance(self, run, stage):
         p = run.programs
         r = p["reweight"](p["fold"](run.chain_keys, stage), run.states)
-        moved = p["mutate"](r.move_key, r.u, r.beta, run.states.step_size, False, self.max_moves, self.jump_target)
+        mass, used = move_masses(self, device_get(p["scale"](r.u)), run.num_chains, run.mesh)
+        moved = p["mutate"](r.move_key, r.u, r.beta, run.states.step_size, False, self.max_moves, self.jump_target, mass)
         run.states, info = p["update"](run.states, r, moved)
         info = device_get(info)
         run.infos.append(info)
@@ -187,7 +199,7 @@ class SMC(Sampler):
         run.ancestors.append(np.where(active, np.asarray(device_get(r.ancestors)), np.arange(r.u.shape[1])))
         # the path each population took (beta, adapted step size, the moves' diagonal mass):
         # a fixed schedule for whoever retraces it (cn.bound_log_volume runs it in reverse)
-        run.schedule.append((info.beta, info.step_size, np.asarray(device_get(p["scale"](r.u))), info.active))
+        run.schedule.append((info.beta, info.step_size, used, info.active))
         return run, info
 
     def progress(self, run, info):
@@ -220,7 +232,8 @@ class SMC(Sampler):
         u, num_ancestors, k_move, parents = p["select"](place_keys(jax.random.split(run.k_final, num_chains), num_chains, run.mesh), states)
         run.ancestors.append(np.asarray(device_get(parents)))
         run.final_kernel, mutate = final_program(self, p, run.infos, int(u.shape[1]))
-        moved = mutate(k_move, u, states.beta, states.step_size, True, self.final_moves, self.final_jump_target)
+        mass, _ = move_masses(self, device_get(p["scale"](u)), num_chains, run.mesh)
+        moved = mutate(k_move, u, states.beta, states.step_size, True, self.final_moves, self.final_jump_target, mass)
         final, final_info = p["final"](states, num_ancestors, moved)
         return self._result(run, final, device_get(final_info), chain_log_volume, fraction, stop_reason)
 
@@ -257,6 +270,7 @@ class SMC(Sampler):
             "num_populations_without_draws": int(np.sum(~found)),
             "final_jump": float(np.mean(np.asarray(final_info.jump))),
             "kernel": self.kernel, "final_kernel": run.final_kernel,
+            "mass": self.mass if run.num_chains > 1 else "own",
             "target_ess": self.target_ess,
             "min_fraction_in_set": self.min_fraction_in_set,
             **log_volume_attrs(chain_log_volume, num_particles=int(u.shape[1])),

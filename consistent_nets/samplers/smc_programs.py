@@ -30,7 +30,7 @@ from .particles import AXIS
 from .population import shard_chains
 from .tempering import population_scale
 
-__all__ = ["smc_programs", "particle_mesh", "place_keys"]
+__all__ = ["smc_programs", "particle_mesh", "place_keys", "place_populations", "move_masses"]
 
 _SPLIT = PartitionSpec(None, AXIS)  # (chain, particle, ...)
 _SAME = PartitionSpec()
@@ -40,7 +40,7 @@ _MOVED = (_SPLIT, _SAME, MoveInfo(*(_SAME for _ in MoveInfo._fields)))
 _SPECS = {  # name: (in_specs, out_specs)
     "init": ((_SAME,), _STATE),
     "reweight": ((_SAME, _STATE), _REWEIGHTED),
-    "mutate": ((_SAME, _SPLIT, _SAME, _SAME, _SAME, _SAME, _SAME), _MOVED),
+    "mutate": ((_SAME, _SPLIT, _SAME, _SAME, _SAME, _SAME, _SAME, _SAME), _MOVED),
     "update": ((_STATE, _REWEIGHTED, _MOVED), (_STATE, _SAME)),
     "select": ((_SAME, _STATE), (_SPLIT, _SAME, _SAME, _SPLIT)),
     "final": ((_STATE, _SAME, _MOVED), (_STATE, _SAME)),
@@ -67,6 +67,28 @@ def place_keys(keys, num_chains: int, mesh):
     return jax.random.wrap_key_data(placed, impl=jax.random.key_impl(keys))
 
 
+def place_populations(array, num_chains: int, mesh):
+    """A host array with a leading population axis where the programs want it: split over
+    the devices with the chains, or whole on every device when the particles are split."""
+    array = np.asarray(array)
+    if mesh is None:
+        return shard_chains(array, num_chains)
+    if not distributed.is_distributed():
+        return array
+    return jax.make_array_from_callback(array.shape, NamedSharding(mesh, _SAME), lambda index: array[index])
+
+
+def move_masses(config, own, num_chains: int, mesh):
+    """The diagonal inverse masses the populations' moves use, from each population's own
+    variance ``own`` (chain, dim) on the host: with ``config.mass == "other"`` population
+    ``c`` takes population ``c + 1``'s (cyclically), so no population's moves depend on its
+    own particles; with one population, or ``"own"``, its own. Returns the placed masses
+    and the host copy (what the schedule records)."""
+    own = np.asarray(own)
+    used = np.roll(own, -1, axis=0) if config.mass == "other" and own.shape[0] > 1 else own
+    return place_populations(used, num_chains, mesh), used
+
+
 def smc_programs(config, target, num_particles: int, mesh=None) -> dict:
     """The kernels' pieces for ``num_particles`` particles per population.
 
@@ -82,7 +104,7 @@ def smc_programs(config, target, num_particles: int, mesh=None) -> dict:
         raise ValueError(f"num_particles ({num_particles}) must be a multiple of the {mesh.size} devices")
     n_local = num_particles if mesh is None else num_particles // mesh.size
     split = ("split", mesh.size) if mesh is not None else ()
-    on_chains = partial(jax.vmap, in_axes=(0, 0, 0, 0, None, None, None))
+    on_chains = partial(jax.vmap, in_axes=(0, 0, 0, 0, None, None, None, 0))
 
     def mutate(cfg):
         return target.jit(lambda t: on_chains(partial(tempered.mutate, t, cfg, axis_name=axis)), ("smc-mutate", cfg, *split))

@@ -5,7 +5,8 @@ draws) upwards. One stage: choose the next beta by bisection so the relative ESS
 incremental weights ``exp(-(beta' - beta) g)`` falls to ``target_ess`` (at most
 ``max_beta_ratio`` times the current beta); accumulate ``log Z_beta``; resample
 (systematic); move every particle with NUTS (BlackJAX) using a diagonal mass matrix
-from the population and a step size adapted to the acceptance, repeating moves until
+(the population's variance, or another population's: see ``SMC.mass``) and a step size
+adapted to the acceptance, repeating moves until
 particles have travelled (``jump_target``). A population is done when a fraction
 ``min_fraction_in_set`` of it lies in S (or beta reaches ``beta_max``); a done
 population passes through unchanged.
@@ -103,19 +104,24 @@ def reweight(config, rng_key, state: SMCState, axis_name=None) -> Reweighted:
     return Reweighted(beta, own, u, count_distinct(u, axis_name), k_move, ancestors)
 
 
-def mutate(target, config, rng_key, u, beta, step_size, restrict_to_set, max_moves, jump_target, axis_name=None):
+def mutate(target, config, rng_key, u, beta, step_size, restrict_to_set, max_moves, jump_target,
+           inverse_mass=None, axis_name=None):
     """NUTS (or HMC) moves of every particle at ``beta`` until they decorrelate.
 
     ``restrict_to_set``, ``max_moves`` and ``jump_target`` may be traced, so one
     compiled program serves the tempering stages and the restricted final phase.
+    ``inverse_mass``: the diagonal inverse mass matrix (``None``: this population's
+    per-coordinate variance, :func:`.tempering.population_scale`).
     """
+    if inverse_mass is None:
+        inverse_mass = population_scale(u, axis_name=axis_name)
     return nuts_moves(
         rng_key,
         u,
         lambda x: target.tempered_logdensity(x, beta),
         target.in_set,
         step_size,
-        population_scale(u, axis_name=axis_name),
+        inverse_mass,
         min_moves=config.min_moves,
         max_moves=max_moves,
         jump_target=jump_target,

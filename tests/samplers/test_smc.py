@@ -12,7 +12,7 @@ import consistent_nets as cn
 from conftest import XOR_LOG_VOLUME
 from consistent_nets.diagnostics.two_sample import energy_test
 from consistent_nets.samplers import tempered
-from consistent_nets.samplers.smc_programs import final_program
+from consistent_nets.samplers.smc_programs import final_program, move_masses
 
 
 def _probe_outputs(problem, tree):
@@ -220,6 +220,34 @@ def test_smc_rejects_bad_options(xor_problem):
     for bad in (cn.SMC(target_ess=1.5), cn.SMC(max_moves=0), cn.SMC(max_beta_ratio=1.0), cn.SMC(num_particles=1)):
         with pytest.raises(ValueError):
             cn.sample(xor_problem, method=bad, num_samples=100, rng_key=jax.random.key(0), progress_bar=False)
+    with pytest.raises(ValueError, match="mass"):
+        cn.sample(xor_problem, method=cn.SMC(mass="pooled"), num_samples=100, rng_key=jax.random.key(0), progress_bar=False)
+
+
+def test_move_masses_come_from_the_next_population():
+    """``mass="other"``: population c moves with population c + 1's variance (cyclically),
+    never its own; ``"own"`` and a single population keep their own."""
+    own = np.arange(12, dtype=np.float32).reshape(4, 3) + 1.0
+    _, used = move_masses(cn.SMC(), own, 4, None)
+    np.testing.assert_array_equal(used, own[[1, 2, 3, 0]])
+    _, used = move_masses(cn.SMC(mass="own"), own, 4, None)
+    np.testing.assert_array_equal(used, own)
+    _, used = move_masses(cn.SMC(), own[:1], 1, None)
+    np.testing.assert_array_equal(used, own[:1])
+
+
+def test_smc_records_the_mass_it_moved_with(xor_problem, xor_smc):
+    """attrs say where the masses came from; with "own" the draws differ, the prior draws
+    (and so the first beta) not."""
+    assert xor_smc.attrs["mass"] == "other"
+    one = cn.sample(xor_problem, num_samples=100, num_chains=1, rng_key=jax.random.key(0), progress_bar=False)
+    assert one.attrs["mass"] == "own"
+    own = cn.sample(xor_problem, method=cn.SMC(mass="own"), num_samples=400, rng_key=jax.random.key(0), progress_bar=False)
+    other = cn.sample(xor_problem, num_samples=400, rng_key=jax.random.key(0), progress_bar=False)
+    assert own.attrs["mass"] == "own"
+    # the first stage's beta comes from the same prior draws; the moves after it differ
+    np.testing.assert_allclose(own["smc_stages"]["beta"].values[:, 0], other["smc_stages"]["beta"].values[:, 0])
+    assert not np.allclose(own.posterior["w0"].values, other.posterior["w0"].values)
 
 
 def test_smc_in_chunks_bounds_memory_and_stays_valid(xor_problem):
