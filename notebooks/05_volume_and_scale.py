@@ -171,7 +171,10 @@ if rows:
 # runs 8 (or 4) independent populations at each $N$; plotted against $1/N$, the mean
 # $\log \hat Z$ should approach a straight line to the large-$N$ value. On random labels
 # `smc` and the tuned BlackJAX peer extrapolate to the same value; on the 1441-weight
-# teacher the default 500 particles per population sit 0.2–0.4 nats low (BENCHMARKS.md).
+# teacher 500 particles per population sat 0.2–0.4 nats low (BENCHMARKS.md). Those runs
+# moved each population with a mass estimated from its own particles (`mass="own"`); the
+# default since, `mass="other"` (the next population's), removed the bias on random
+# labels (BENCHMARKS.md, "Where the small-population bias of the volume came from").
 # A run's `tree.attrs["log_volume_population_sd"]` is the spread this plot's error bars
 # come from; above 0.25 nats `tree.attrs["log_volume_note"]` warns of the bias. The plot
 # shows the result files `benchmarks/results` holds (some sizes were measured without
@@ -185,7 +188,10 @@ for path in sorted(glob.glob(os.path.join(root, "volume-bias-*.json"))) if root 
     for r in result["records"]:
         values = np.asarray([v for v in r["log_volume_per_population"] if v is not None], dtype=float)
         if values.size >= 2:
-            bias.setdefault((r["rung"], r["method"]), []).append(
+            # smc's records before cn.SMC(mass="other") (the default since) have no "mass":
+            # their populations moved with their own mass, the setting that biased them
+            label = r["method"] + (f" (mass={r.get('mass') or 'own'})" if r["method"] == "smc" else "")
+            bias.setdefault((r["rung"], label), []).append(
                 (r["num_particles"], values.mean(), values.std(ddof=1) / np.sqrt(values.size)))
 if not bias:
     print("No volume-bias results found. Produce them with:\n"

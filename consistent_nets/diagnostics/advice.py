@@ -73,7 +73,7 @@ def advise(checks: Mapping[str, CheckResult], attrs: Mapping, num_chains: int, n
         )
     if "volume" in failed:
         out.append(
-            "the log-volume estimates disagree beyond their standard errors: SMC's is biased low "
+            "the log-volume estimates disagree beyond their standard errors: SMC's can sit low "
             f"at small populations ({MEASURED_LOG_VOLUME_BIAS}): compare runs with num_particles >= 1000"
         )
     if "weights" in failed:
