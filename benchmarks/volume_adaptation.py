@@ -7,15 +7,13 @@ explains. Each population adapts its own path: the next beta (ESS bisection), th
 resampled population's variance) and the number of moves (until the jump target). Ẑ is
 exactly unbiased only for a path fixed in advance.
 
-A pilot run (``--pilot-seed``, default settings) records its first population's path:
+A pilot run (``--pilot-seed``; ``cn.SMC(mass=--mass)``, as the runs) records its first population's path:
 per stage the beta, the step size it ended the stage with, the mass its moves used and
 the number of moves. A variant replaces parts of every population's adaptation with the
 pilot's values — ``b`` the betas (and the stop: the pilot's last beta), ``h`` the step
 size (held through the stage's moves), ``m`` the mass, ``n`` the moves per stage — and
-``--variant default`` runs the library unchanged. ``s`` (alone) is no replacement but a
-candidate change: each stage's moves start from the step size the previous stage ended
-with scaled by ``sqrt(beta_old / beta_new)`` (the penalty's curvature grows like beta),
-instead of unscaled. With ``bhmn`` the sampler is a
+``--variant default`` runs the library unchanged (``--mass own``: with each population's
+own mass, the earlier default; parts not replaced use what ``--mass`` says). With ``bhmn`` the sampler is a
 non-adaptive SMC on the pilot's path, whose Ẑ is unbiased whatever the path. The
 replacements are made in this process, in :mod:`consistent_nets.samplers.tempered`
 (``next_beta`` and ``mutate``), before the first compile; one variant per invocation,
@@ -56,8 +54,8 @@ FLAGS = set("bhmn")
 
 
 def parse_variant(text: str) -> str:
-    if text in ("default", "s"):
-        return "" if text == "default" else text
+    if text == "default":
+        return ""
     if not text or set(text) - FLAGS or "b" not in text:
         raise argparse.ArgumentTypeError(
             f"--variant {text!r}: 'default', or letters of 'bhmn' including 'b' (the other parts are looked up by beta)")
@@ -124,30 +122,6 @@ def install(flags: str, path: dict) -> None:
     tempered.mutate = mutate
 
 
-def install_scaled_start() -> None:
-    """Variant ``s``: a stage's moves start at the last step size times sqrt(beta_old / beta_new)."""
-    from consistent_nets.samplers import smc
-    from consistent_nets.samplers.distributed import device_get
-    from consistent_nets.samplers.smc_programs import move_masses
-
-    def advance(self, run, stage):
-        p = run.programs
-        r = p["reweight"](p["fold"](run.chain_keys, stage), run.states)
-        old = run.states.beta
-        h = run.states.step_size * jnp.where(old > 0, jnp.sqrt(old / jnp.maximum(r.beta, 1e-30)), 1.0)
-        mass, used = move_masses(self, device_get(p["scale"](r.u)), run.num_chains, run.mesh)
-        moved = p["mutate"](r.move_key, r.u, r.beta, h, False, self.max_moves, self.jump_target, mass)
-        run.states, info = p["update"](run.states, r, moved)
-        info = device_get(info)
-        run.infos.append(info)
-        active = np.asarray(info.active)[:, None]
-        run.ancestors.append(np.where(active, np.asarray(device_get(r.ancestors)), np.arange(r.u.shape[1])))
-        run.schedule.append((info.beta, info.step_size, used, info.active))
-        return run, info
-
-    smc.SMC.advance = advance
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rung", choices=list(RUNGS), default="random-labels")
@@ -164,9 +138,7 @@ def main(argv=None):
         args.rung, args.seeds, args.num_particles = "xor", args.seeds[:2], 16
     problem = get_rung(args.rung).build()
     kwargs, pilot = {"mass": args.mass}, None
-    if args.variant == "s":
-        install_scaled_start()
-    elif args.variant:
+    if args.variant:
         pilot = pilot_path(problem, jax.random.key(args.pilot_seed), args.num_particles, cn.SMC(mass=args.mass))
         install(args.variant, pilot)
         # the stop: the pilot's last beta (a fraction in S of 0.999 is never reached first)
