@@ -1,11 +1,10 @@
 """Adaptive tempered SMC with NUTS moves (``method="smc"``, the default): configuration and driver hooks.
 
-The algorithm is two pure kernels, :mod:`.tempered` (one adaptive tempering stage)
-and :mod:`.restricted` (the final phase on the prior restricted to S), run on
-``num_chains`` independent populations. This module holds the configuration, compiles
-the kernels' pieces (vectorised over populations and placed on the devices) and turns
-the final populations into a :class:`.Result`:
-``log vol(S) = log Z_beta + log(fraction in S)`` per population, pooled over populations.
+The algorithm is two pure kernels, :mod:`.tempered` (one adaptive tempering stage) and :mod:`.restricted`
+(the final phase on the prior restricted to S), run on ``num_chains`` populations (independent but for
+the mass each moves with: see ``SMC.mass``). This module holds the configuration, compiles the kernels'
+pieces (vectorised over populations and placed on the devices) and turns the final populations into a
+:class:`.Result`: ``log vol(S) = log Z_beta + log(fraction in S)`` per population, pooled over populations.
 """
 
 from __future__ import annotations
@@ -43,46 +42,40 @@ class SMC(Sampler):
     beta_max : float
         Largest inverse temperature (default 1e8).
     max_beta_ratio : float
-        Cap on ``beta' / beta`` per stage (default 10): a huge jump late in the
-        schedule makes the penalty walls steep and the NUTS steps tiny.
+        Cap on ``beta' / beta`` per stage (default 10): a huge jump late in the schedule makes the penalty
+        walls steep and the NUTS steps tiny.
     min_moves, max_moves : int
-        NUTS moves per stage (default 2 to 12); moves stop early once the mean squared
-        whitened jump reaches ``jump_target``.
+        NUTS moves per stage (default 2 to 12); moves stop early once the mean squared whitened jump
+        reaches ``jump_target``.
     jump_target : float
-        Mean squared jump per coordinate, in population standard deviations, that
-        counts as decorrelated (default 0.3).
+        Mean squared jump per coordinate, in population standard deviations, that counts as decorrelated
+        (default 0.3).
     final_moves : int
         Most restricted NUTS moves for the final population (default 12); at least
         ``min_moves``, stopping once ``final_jump_target`` is reached.
     final_jump_target : float
-        ``jump_target`` of the final phase, which moves the resampled copies of the in-S
-        particles apart (default 1.0: one population variance per coordinate, after which
-        copies lie about as far apart as independent draws; 0.3 left small populations'
-        copies correlated: 1.0 doubled the effective draws of a planted 3-class relu problem
-        at 400 draws). Where moves are short ``final_moves`` binds first.
+        ``jump_target`` of the final phase, which moves the resampled copies of the in-S particles apart
+        (default 1.0: one population variance per coordinate, after which copies lie about as far apart as
+        independent draws; 0.3 left small populations' copies correlated: 1.0 doubled the effective draws
+        of a planted 3-class relu problem at 400 draws). Where moves are short ``final_moves`` binds first.
     max_tree_depth : int
         NUTS maximum number of doublings (default 6: at most 63 leapfrog steps).
     kernel : {"nuts", "hmc", "rhmc"}
-        The move (default ``"nuts"``). ``"hmc"``: HMC of ``2**max_tree_depth - 1`` leapfrog
-        steps, NUTS's work where its trees all saturate, without the tree (1.6× faster per
-        step on the benchmarks' teacher), but log volumes 0.3-0.6 nats below NUTS's there.
-        ``"rhmc"``: HMC of a random length (uniform on ``1..2**max_tree_depth - 1``, shared
-        by the population): cheaper per effective draw than NUTS, but volumes lower beyond
-        their SE on random labels. Both opt-in; see BENCHMARKS.md.
+        The move (default ``"nuts"``). ``"hmc"``: HMC of ``2**max_tree_depth - 1`` leapfrog steps, NUTS's
+        work where its trees all saturate, without the tree (1.6× faster per step on the benchmarks'
+        teacher), but log volumes 0.3-0.6 nats below NUTS's there. ``"rhmc"``: HMC of a random length
+        (uniform on ``1..2**max_tree_depth - 1``, shared by the population): cheaper per effective draw
+        than NUTS, but volumes lower beyond their SE on random labels. Both opt-in; see BENCHMARKS.md.
     mass : {"other", "own"}
-        Where each population's diagonal mass matrix (the per-coordinate variance of its
-        resampled particles) comes from (default ``"other"``: population ``c`` moves with
-        population ``c + 1``'s, cyclically). A mass estimated from the particles it moves
-        makes the kernel depend on them, and ``Ẑ`` is then no longer unbiased: measured
-        on random labels, ``"own"`` left a population of 500 particles 0.12 nats low
-        (BENCHMARKS.md, "Where the small-population bias of the volume came from").
-        With one population its own is used (``attrs["mass"]`` says which ran).
+        Whose per-coordinate variance is a population's diagonal mass (default ``"other"``: population
+        ``c`` moves with population ``c + 1``'s, cyclically; one population uses its own; ``attrs["mass"]``
+        says which ran). A mass from the particles it moves biases ``Ẑ``: ``"own"`` left 500 particles 0.12
+        nats low on random labels (BENCHMARKS.md, "Where the small-population bias of the volume came from").
     final_kernel : {"auto", "hmc", "nuts", "rhmc"} or None
-        The final phase's move, which cannot change ``log vol(S)`` (default ``"auto"``: HMC
-        where ``kernel`` is NUTS and its last stage's trees saturated, >= 90 % of the cap's
-        steps a move, else ``kernel``; ``None``: ``kernel``). With saturated trees HMC gave as
-        many or more effective draws in half the time; where trees stop early (XOR) 2-12 %
-        fewer (BENCHMARKS.md, "The final phase's move").
+        The final phase's move, which cannot change ``log vol(S)`` (default ``"auto"``: HMC where ``kernel``
+        is NUTS and its last stage's trees saturated, >= 90 % of the cap's steps a move, else ``kernel``;
+        ``None``: ``kernel``). With saturated trees HMC gave as many or more effective draws in half the
+        time; where trees stop early (XOR) 2-12 % fewer (BENCHMARKS.md, "The final phase's move").
     target_accept : float
         Step-size adaptation target (default 0.8).
     max_stages : int
@@ -92,14 +85,14 @@ class SMC(Sampler):
     num_particles : int, optional
         Particles per chain; default ``num_samples // num_chains``.
     batch_size : int, optional
-        Move particles in chunks of this size to bound memory on large populations
-        or networks (default: all particles of a chain at once).
+        Move particles in chunks of this size to bound memory on large populations or networks (default:
+        all particles of a chain at once).
     split_particles : bool
-        Split every population's particles over all devices (of all processes) instead of
-        placing whole populations on devices (default False): the moves' memory and work
-        are split; the positions are gathered whole at each resampling, so must fit on one
-        device. Starts as the unsplit run (same prior draws, first beta and log Z), then
-        is another exact sample. The population size must be a multiple of the devices.
+        Split every population's particles over all devices (of all processes) instead of placing whole
+        populations on devices (default False): the moves' memory and work are split; the positions are
+        gathered whole at each resampling, so must fit on one device. Starts as the unsplit run (same prior
+        draws, first beta and log Z), then is another exact sample. The population size must be a multiple
+        of the devices.
     feasibility_probe : bool
         Before tempering, refuse an S that looks empty within seconds (default True;
         see :mod:`consistent_nets.samplers.feasibility`).
@@ -203,13 +196,9 @@ class SMC(Sampler):
         return run, info
 
     def progress(self, run, info):
-        postfix = dict(
-            beta=f"{float(np.min(info.beta)):.3g}",
-            in_S=f"{float(np.mean(info.fraction_in_set)):.2f}",
-            eff_draws=int(np.sum(info.ess) * run.states.u.shape[1]),  # relative ESS x particles
-            distinct=int(np.sum(info.num_distinct)),
-            acc=f"{float(np.mean(info.acceptance)):.2f}",
-        )
+        postfix = dict(beta=f"{float(np.min(info.beta)):.3g}", in_S=f"{float(np.mean(info.fraction_in_set)):.2f}",
+                       eff_draws=int(np.sum(info.ess) * run.states.u.shape[1]),  # relative ESS x particles
+                       distinct=int(np.sum(info.num_distinct)), acc=f"{float(np.mean(info.acceptance)):.2f}")
         return len(run.infos), postfix
 
     def progress_goal(self, run, info):
@@ -283,11 +272,9 @@ class SMC(Sampler):
             notes.append(f"not every chain reached min_fraction_in_set={self.min_fraction_in_set}; "
                          "returning the in-S particles of the last completed stage")
         if not found.all():
-            notes.append(
-                f"{int(np.sum(~found))} of {found.size} populations found no particle in S (S is hard to "
-                "reach: raise num_samples or max_stages); their volume estimate 0 is counted in "
-                "log_volume, their draws are missing"
-            )
+            notes.append(f"{int(np.sum(~found))} of {found.size} populations found no particle in S (S is hard to "
+                         "reach: raise num_samples or max_stages); their volume estimate 0 is counted in "
+                         "log_volume, their draws are missing")
         return Result(
             posterior={k: np.asarray(v) for k, v in params.items()},
             # the draws are unweighted: the final phase resamples the in-S particles with
