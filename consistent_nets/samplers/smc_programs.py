@@ -56,15 +56,11 @@ def particle_mesh():
 
 
 def place_keys(keys, num_chains: int, mesh):
-    """Per-population keys where the programs want them: split over the devices with the
-    chains, or the same on every device (of every process) when the particles are split."""
+    """Per-population keys where the programs want them, as ``place_populations`` places arrays."""
     if mesh is None:
         return shard_chains(keys, num_chains)
-    if not distributed.is_distributed():
-        return keys
-    data = np.asarray(jax.random.key_data(keys))
-    placed = jax.make_array_from_callback(data.shape, NamedSharding(mesh, _SAME), lambda index: data[index])
-    return jax.random.wrap_key_data(placed, impl=jax.random.key_impl(keys))
+    data = place_populations(jax.random.key_data(keys), num_chains, mesh)
+    return jax.random.wrap_key_data(data, impl=jax.random.key_impl(keys))
 
 
 def place_populations(array, num_chains: int, mesh):
