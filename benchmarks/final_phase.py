@@ -153,7 +153,7 @@ class Replay(SMC):
         factor, num_slice, kernel = type(self).factor, type(self).num_slice_moves, type(self).move_kernel
         run.final_kernel, mutate = final_program(self, p, run.infos, int(u.shape[1]))  # the library's choice
         final_moves = self.final_moves
-        mass, _ = move_masses(self, device_get(p["scale"](u)), num_chains, run.mesh)  # as the library's final phase
+        mass, _ = move_masses(self, p["scale"], u, num_chains, run.mesh)  # as the library's final phase
         if kernel is not None:  # the same pieces compiled for another move kernel; compiled and run once, untimed
             run.final_kernel, other = kernel, dataclasses.replace(self, kernel=kernel, final_kernel=None)
             mutate, final_moves = smc_programs(other, run.target, u.shape[1], run.mesh)["mutate"], type(self).kernel_moves

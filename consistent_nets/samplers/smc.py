@@ -182,7 +182,7 @@ class SMC(Sampler):
     def advance(self, run, stage):
         p = run.programs
         r = p["reweight"](p["fold"](run.chain_keys, stage), run.states)
-        mass, used = move_masses(self, device_get(p["scale"](r.u)), run.num_chains, run.mesh)
+        mass, used = move_masses(self, p["scale"], r.u, run.num_chains, run.mesh)
         moved = p["mutate"](r.move_key, r.u, r.beta, run.states.step_size, False, self.max_moves, self.jump_target, mass)
         run.states, info = p["update"](run.states, r, moved)
         info = device_get(info)
@@ -221,7 +221,7 @@ class SMC(Sampler):
         u, num_ancestors, k_move, parents = p["select"](place_keys(jax.random.split(run.k_final, num_chains), num_chains, run.mesh), states)
         run.ancestors.append(np.asarray(device_get(parents)))
         run.final_kernel, mutate = final_program(self, p, run.infos, int(u.shape[1]))
-        mass, _ = move_masses(self, device_get(p["scale"](u)), num_chains, run.mesh)
+        mass, _ = move_masses(self, p["scale"], u, num_chains, run.mesh)
         moved = mutate(k_move, u, states.beta, states.step_size, True, self.final_moves, self.final_jump_target, mass)
         final, final_info = p["final"](states, num_ancestors, moved)
         return self._result(run, final, device_get(final_info), chain_log_volume, fraction, stop_reason)

@@ -74,13 +74,14 @@ def place_populations(array, num_chains: int, mesh):
     return jax.make_array_from_callback(array.shape, NamedSharding(mesh, _SAME), lambda index: array[index])
 
 
-def move_masses(config, own, num_chains: int, mesh):
+def move_masses(config, scale, u, num_chains: int, mesh):
     """The diagonal inverse masses the populations' moves use, from each population's own
-    variance ``own`` (chain, dim) on the host: with ``config.mass == "other"`` population
-    ``c`` takes population ``c + 1``'s (cyclically), so no population's moves depend on its
-    own particles; with one population, or ``"own"``, its own. Returns the placed masses
-    and the host copy (what the schedule records)."""
-    own = np.asarray(own)
+    per-coordinate variance, ``scale(u)`` (the ``"scale"`` program; read to the host): with
+    ``config.mass == "other"`` population ``c`` takes population ``c + 1``'s (cyclically),
+    so no population's moves depend on its own particles; with one population, or
+    ``"own"``, its own. Returns the placed masses and the host copy (what the schedule
+    records)."""
+    own = np.asarray(distributed.device_get(scale(u)))
     used = np.roll(own, -1, axis=0) if config.mass == "other" and own.shape[0] > 1 else own
     return place_populations(used, num_chains, mesh), used
 

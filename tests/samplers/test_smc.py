@@ -228,11 +228,12 @@ def test_move_masses_come_from_the_next_population():
     """``mass="other"``: population c moves with population c + 1's variance (cyclically),
     never its own; ``"own"`` and a single population keep their own."""
     own = np.arange(12, dtype=np.float32).reshape(4, 3) + 1.0
-    _, used = move_masses(cn.SMC(), own, 4, None)
+    as_is = lambda u: u  # noqa: E731  (the variances given as they are)
+    _, used = move_masses(cn.SMC(), as_is, own, 4, None)
     np.testing.assert_array_equal(used, own[[1, 2, 3, 0]])
-    _, used = move_masses(cn.SMC(mass="own"), own, 4, None)
+    _, used = move_masses(cn.SMC(mass="own"), as_is, own, 4, None)
     np.testing.assert_array_equal(used, own)
-    _, used = move_masses(cn.SMC(), own[:1], 1, None)
+    _, used = move_masses(cn.SMC(), as_is, own[:1], 1, None)
     np.testing.assert_array_equal(used, own[:1])
 
 
