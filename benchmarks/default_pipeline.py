@@ -9,6 +9,9 @@ Cases: ``xor`` (2-3-1 tanh, box 3, margin 0), ``relu3`` (a planted 2-4-3 relu te
 n = 12, NormalPrior(1), margin 0.1: three classes), ``moons`` (rung 2).
 
     python benchmarks/default_pipeline.py --case xor --keys 40 --num-samples 1000
+
+``--smc '{"jump_target": 0.15}'``: the same with ``method=cn.SMC(**those)``, a candidate
+default measured before it becomes one.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import os
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
 
 import argparse  # noqa: E402
+import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
@@ -61,13 +65,15 @@ def main(argv=None):
     parser.add_argument("--first-key", type=int, default=100)
     parser.add_argument("--tiny", action="store_true")
     parser.add_argument("--out", default=None)
+    parser.add_argument("--smc", type=json.loads, default=None, help="cn.SMC keyword arguments (JSON) instead of the defaults")
     args = parser.parse_args(argv)
+    method = "smc" if args.smc is None else cn.SMC(**args.smc)
     if args.tiny:
         args.case, args.keys, args.num_samples = "xor", 2, 200
     problem = CASES[args.case]()
     failed, checks, rows = 0, Counter(), []
     for k in range(args.first_key, args.first_key + args.keys):
-        tree, report, seconds = sample_and_diagnose(problem, k, args.num_samples)
+        tree, report, seconds = sample_and_diagnose(problem, k, args.num_samples, method)
         bad = [c.name for c in report.checks.values() if c.passed is False]
         failed += not report.passed
         checks.update(bad)
@@ -75,7 +81,7 @@ def main(argv=None):
                      "distance": float(report.distance), "seconds": seconds})
         print(f"[default_pipeline] {args.case} key {k}: {'pass' if report.passed else 'FAIL ' + ','.join(bad)} "
               f"ess {tree.attrs['ess']:.0f} ({rows[-1]['seconds']:.0f} s)", file=sys.stderr, flush=True)
-    record = {"case": args.case, "keys": args.keys, "num_samples": args.num_samples, "failed": failed,
+    record = {"case": args.case, "keys": args.keys, "num_samples": args.num_samples, "smc": args.smc, "failed": failed,
               "failed_by_check": dict(checks), "runs": rows}
     print(f"[default_pipeline] {args.case}: {failed} of {args.keys} keys failed {dict(checks)}", file=sys.stderr)
     meta = machine_info() | {"tiny": args.tiny, "problem": repr(problem)}
