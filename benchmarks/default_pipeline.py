@@ -10,8 +10,8 @@ n = 12, NormalPrior(1), margin 0.1: three classes), ``moons`` (rung 2).
 
     python benchmarks/default_pipeline.py --case xor --keys 40 --num-samples 1000
 
-``--smc '{"jump_target": 0.15}'``: the same with ``method=cn.SMC(**those)``, a candidate
-default measured before it becomes one.
+``--smc '{"jump_target": 0.3}'``: the same with ``method=cn.SMC(**those)`` (a candidate
+default measured before it becomes one, or an earlier default against the present one).
 """
 
 from __future__ import annotations
@@ -43,6 +43,16 @@ def relu3():
     return cn.Problem(net, X, y, cn.NormalPrior(1.0), cn.Margin(0.1))
 
 
+def smc_options(text: str) -> dict:
+    """``--smc``'s JSON, checked by building ``cn.SMC`` from it (before any key runs)."""
+    try:
+        options = json.loads(text)
+        cn.SMC(**options).validate()
+    except (json.JSONDecodeError, TypeError, ValueError) as err:
+        raise argparse.ArgumentTypeError(f"--smc {text!r}: {err}") from err
+    return options
+
+
 CASES = {"xor": lambda: get_rung("xor").build(), "relu3": relu3, "moons": lambda: get_rung("moons").build()}
 
 
@@ -65,7 +75,7 @@ def main(argv=None):
     parser.add_argument("--first-key", type=int, default=100)
     parser.add_argument("--tiny", action="store_true")
     parser.add_argument("--out", default=None)
-    parser.add_argument("--smc", type=json.loads, default=None, help="cn.SMC keyword arguments (JSON) instead of the defaults")
+    parser.add_argument("--smc", type=smc_options, default=None, help="cn.SMC keyword arguments (JSON) instead of the defaults")
     args = parser.parse_args(argv)
     method = "smc" if args.smc is None else cn.SMC(**args.smc)
     if args.tiny:

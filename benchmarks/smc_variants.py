@@ -45,7 +45,7 @@ def variant(text: str) -> tuple[str, dict]:
         raise argparse.ArgumentTypeError(f"--variant {text!r}: expected NAME={{...}}")
     try:
         parsed = json.loads(kwargs)
-        cn.SMC(**parsed)
+        cn.SMC(**parsed).validate()
     except (json.JSONDecodeError, TypeError, ValueError) as err:
         raise argparse.ArgumentTypeError(f"--variant {text!r}: {err}") from err
     return name, parsed

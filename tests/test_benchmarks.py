@@ -248,6 +248,20 @@ def test_trust_scripts_tiny(script, kind):
         assert all(r["ess"] > 0 and r["ess_arviz"] > 0 for r in data["records"])
 
 
+@pytest.mark.parametrize(
+    ("script", "flag"), [("default_pipeline.py", "--smc"), ("smc_variants.py", "--variant")]
+)
+def test_smc_options_are_checked_before_anything_runs(script, flag):
+    """A misspelt or out-of-range ``cn.SMC`` option is a usage error naming it, not a traceback
+    after the first keys have run."""
+    value = '{"jump_target": -1}' if flag == "--smc" else 'bad={"jump_target": -1}'
+    proc = start_script(script, flag, value, "--out", os.devnull)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 2, stderr[-2000:]
+    assert f"argument {flag}" in stderr and "jump_target must be a finite number > 0" in stderr
+    assert "Traceback" not in stderr
+
+
 @pytest.mark.background(FINAL_PHASE)
 def test_final_phase_tiny_replays_the_run():
     """A replay at factor 1 is the library's own final phase again (same tempering, same

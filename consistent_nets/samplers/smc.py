@@ -49,7 +49,8 @@ class SMC(Sampler):
         reaches ``jump_target``.
     jump_target : float
         Mean squared jump per coordinate, in population standard deviations, that counts as decorrelated
-        (default 0.3).
+        (default 0.15; 0.3 cost 5-15 % more gradients for the same effective draws on the benchmarks'
+        moons, digits and teacher).
     final_moves : int
         Most restricted NUTS moves for the final population (default 12); at least
         ``min_moves``, stopping once ``final_jump_target`` is reached.
@@ -104,7 +105,7 @@ class SMC(Sampler):
     max_beta_ratio: float = 10.0
     min_moves: int = 2
     max_moves: int = 12
-    jump_target: float = 0.3
+    jump_target: float = 0.15
     final_moves: int = 12
     final_jump_target: float = 1.0
     max_tree_depth: int = 6
