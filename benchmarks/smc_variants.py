@@ -4,7 +4,8 @@ For each variant (a name and ``cn.SMC`` keyword arguments) and each key, one
 ``cn.sample`` of ``--num-samples`` draws with the ladder's ``smc`` key for that seed, then
 ``cn.diagnose`` without a reference (``rng_key = key(seed + 1)``, as ``ladder.py --seed``
 does). A record: rows, effective draws (``tree.attrs["ess"]``, and ArviZ's bulk ESS of the
-same outputs as the ladder computes it) and the between-population inflation, gradient evaluations, log vol ± SE, run seconds, the verdict and the failing
+same outputs as the ladder computes it) and the between-population inflation, gradient
+evaluations, log vol ± SE (and each population's), run seconds, the verdict and the failing
 checks. Which settings buy effective draws, passing reports or unbiased volumes, and at
 what cost — the evidence behind the defaults and behind ``report.advice``.
 
@@ -69,6 +70,7 @@ def run_one(problem, name, kwargs, seed, num_samples):
         "ess": ess["ess"], "inflation": float(a.get("ess_between_population_inflation", float("nan"))),
         "grad_evals": grads, "grads_per_ess": ess["grad_evals_per_ess"],
         "log_volume": float(a["log_volume"]), "log_volume_se": float(a["log_volume_se"]),
+        "log_volume_per_population": tree["smc_stages"]["log_volume"].values.tolist(),
         "seconds": seconds, "passed": bool(report.passed),
         "failing": [n for n, c in report.checks.items() if c.passed is False],
         "ess_arviz": ess["ess_arviz"], "grads_per_ess_arviz": ess["grad_evals_per_ess_arviz"],

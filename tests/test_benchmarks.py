@@ -244,8 +244,12 @@ def test_trust_scripts_tiny(script, kind):
     (path,) = done(TRUST[script]).glob("*.json")
     data = load(path)
     assert data["kind"] == kind and data["records"]
-    if kind == "smc-variants":  # both counts of effective draws, for every variant
+    if kind == "smc-variants":  # both counts of effective draws and each population's volume
         assert all(r["ess"] > 0 and r["ess_arviz"] > 0 for r in data["records"])
+        for r in data["records"]:
+            per_population = np.asarray(r["log_volume_per_population"])
+            assert per_population.shape == (4,) and np.all(np.isfinite(per_population))
+            assert np.log(np.mean(np.exp(per_population))) == pytest.approx(r["log_volume"], abs=1e-9)
 
 
 @pytest.mark.parametrize(
