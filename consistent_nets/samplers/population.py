@@ -66,8 +66,18 @@ MEASURED_LOG_VOLUME_BIAS = (
     "with each population moving with its own mass (cn.SMC(mass='own'), the default before) the pooled "
     "estimate at 500 particles per population was measured about 0.1 nats below the large-population "
     "value on random labels and 0.2-0.4 below it on a 1441-weight teacher, with no trend left from 1000; "
-    "with the default mass='other' random labels' was within 0.05 of it, the teacher's 0.1-0.2 below "
-    "1000-particle populations, whose log estimates had a heavy low tail"
+    "with the default mass='other' random labels' was within 0.05 of it, the teacher's within 0.02 +- 0.13 "
+    "of typical 1000-particle populations, whose log estimates had a heavy low tail"
+)
+
+#: nats below the populations' median log Ẑ at which a population is named in the volume
+#: note: at 3 nats its Ẑ is 5 % of a typical population's, so it barely enters the pooled mean
+LOG_VOLUME_FAR_BELOW = 3.0
+
+#: what the benchmarks saw of such populations, quoted by the note
+MEASURED_LOG_VOLUME_LOW_POPULATIONS = (
+    "on a 1441-weight teacher at 1000 particles per population, 2 of 12 populations with the default "
+    "mass='other' came out 4.4 and about 2060 nats below the rest; none of the 12 kept at 500 particles"
 )
 
 
@@ -80,7 +90,10 @@ def log_volume_attrs(log_volumes, num_particles: int | None = None) -> dict:
     particles, a ``log_volume_note`` when that SD exceeds :data:`LOG_VOLUME_SPREAD_NOTE`:
     each ``Z_c`` is unbiased but skewed, so ``log Z_c`` is biased low; the note quotes what
     the benchmarks measured (:data:`MEASURED_LOG_VOLUME_BIAS`: measured on those problems,
-    not estimated from the run: no single run measures its own bias).
+    not estimated from the run: no single run measures its own bias). With three or more
+    populations, those :data:`LOG_VOLUME_FAR_BELOW` nats or more below the median are
+    listed in ``log_volume_low_populations`` and the note names them instead: the pooled
+    estimate gives them almost no weight, but their draws are a full share of the rows.
     """
     lv = np.asarray(log_volumes, dtype=np.float64)
     out = {"log_volume_se_dof": lv.size - 1} if lv.size > 1 else {}
@@ -89,7 +102,22 @@ def log_volume_attrs(log_volumes, num_particles: int | None = None) -> dict:
         return out
     sd = float(np.std(finite, ddof=1))
     out["log_volume_population_sd"] = sd
-    if num_particles is not None and sd > LOG_VOLUME_SPREAD_NOTE:
+    if num_particles is None:
+        return out
+    median = float(np.median(finite))
+    low = np.flatnonzero(np.isfinite(lv) & (lv <= median - LOG_VOLUME_FAR_BELOW)) if finite.size >= 3 else []
+    if len(low):
+        out["log_volume_low_populations"] = [int(c) for c in low]
+        gaps = ", ".join(f"{int(c)} ({median - lv[c]:.1f} nats)" for c in low)
+        out["log_volume_note"] = (
+            f"population(s) {gaps} below the median of the {finite.size} populations' log-volume estimates "
+            f"({LOG_VOLUME_FAR_BELOW:g} nats or more: under 5 % of a typical population's volume): such a "
+            "population reached S late or found little of it, so the pooled estimate rests "
+            f"on the others, while its draws are still 1/{lv.size} of the rows and may over-weight the part "
+            "of S it found. Check cn.diagnose's populations check, and compare a run with another key "
+            f"({MEASURED_LOG_VOLUME_LOW_POPULATIONS})"
+        )
+    elif sd > LOG_VOLUME_SPREAD_NOTE:
         out["log_volume_note"] = (
             f"the {finite.size} populations' log-volume estimates spread {sd:.2f} nats (SD), above "
             f"{LOG_VOLUME_SPREAD_NOTE}: the estimate is noisy and skewed there and may sit low "

@@ -72,6 +72,26 @@ def test_log_volume_attrs_note_a_wide_spread():
     assert log_volume_attrs([-5.0]) == {}
 
 
+def test_log_volume_attrs_name_a_population_far_below_the_rest():
+    """A population 3 nats or more below the median (the teacher at 1000 particles: one at
+    about -2135 against -72 for three others) is named, with what its share of the rows
+    means, instead of advice to double the particles; 2.9 nats below is only a wide spread,
+    and with two populations there is no telling which one is off."""
+    from consistent_nets.samplers.population import log_volume_attrs
+
+    far = log_volume_attrs([-71.82, -72.30, -72.24, -2134.90], num_particles=1000)
+    assert far["log_volume_low_populations"] == [3]
+    note = far["log_volume_note"]
+    assert note.startswith("population(s) 3 (2062.6 nats) below the median of the 4 populations")
+    assert "1/4 of the rows" in note and "populations check" in note and "num_particles=2000" not in note
+    two = log_volume_attrs([-42.0, -47.0, -42.2, -41.9, -52.0], num_particles=500)
+    assert two["log_volume_low_populations"] == [1, 4] and "1 (4.8 nats), 4 (9.8 nats)" in two["log_volume_note"]
+    close = log_volume_attrs([-42.0, -44.9, -42.0, -42.0], num_particles=500)
+    assert "log_volume_low_populations" not in close and "spread" in close["log_volume_note"]
+    assert "log_volume_low_populations" not in log_volume_attrs([-42.0, -60.0], num_particles=500)
+    assert "log_volume_low_populations" not in log_volume_attrs([-42.0, -60.0, -42.1])  # chains, not populations
+
+
 def test_smc_with_hmc_moves_is_exact_on_xor(xor_problem, xor_rejection):
     """kernel="hmc" (plain HMC of 63 steps) targets the same distributions: same checks as
     the default's log volume, every draw in S, and cn.diagnose against exact draws."""
