@@ -43,8 +43,21 @@ def smc_populations(problem, size, populations, key):
         warnings.simplefilter("ignore", RuntimeWarning)
         tree = cn.sample(problem, method=cn.SMC(num_particles=size), num_samples=size * populations,
                          num_chains=populations, rng_key=key, progress_bar=False)
-    per_population = tree["smc_stages"]["log_volume"].values
-    return per_population, int(tree.attrs["num_grad_evals"]), float(tree.attrs["ess"]), tree.attrs["mass"]
+    stages = tree["smc_stages"]
+    per_population = stages["log_volume"].values
+    return per_population, int(tree.attrs["num_grad_evals"]), float(tree.attrs["ess"]), tree.attrs["mass"], stage_paths(stages)
+
+
+def stage_paths(stages):
+    """Each population's path through its tempering stages (the stages it was active in):
+    beta, fraction in S and log Z_beta after each stage, so that a population whose estimate
+    falls far below the others can be read back (where it entered S, how fast beta rose)."""
+    paths = []
+    for c in range(stages.sizes["chain"]):
+        active = np.asarray(stages["active"].values[c], bool)
+        paths.append({name: np.asarray(stages[name].values[c], np.float64)[active].tolist()
+                      for name in ("beta", "fraction_in_set", "log_z")})
+    return paths
 
 
 def peer_populations(problem, size, populations, key):
@@ -52,7 +65,7 @@ def peer_populations(problem, size, populations, key):
 
     settings = TUNED.__class__(**{**TUNED.__dict__, "num_particles": size})
     _, stats = run_blackjax_smc(problem, key, settings, num_runs=populations)
-    return np.asarray(stats["log_volume_per_run"]), int(stats["grad_evals"]), float("nan"), None
+    return np.asarray(stats["log_volume_per_run"]), int(stats["grad_evals"]), float("nan"), None, None
 
 
 def main(argv=None):
@@ -72,7 +85,7 @@ def main(argv=None):
     records = []
     for i, size in enumerate(args.sizes):
         start = time.perf_counter()
-        log_z, grads, ess, mass = run(problem, size, args.populations, jax.random.key(args.seed + i))
+        log_z, grads, ess, mass, paths = run(problem, size, args.populations, jax.random.key(args.seed + i))
         finite = log_z[np.isfinite(log_z)]
         pooled, pooled_se = log_volume_from_chains(log_z)
         records.append({
@@ -83,6 +96,7 @@ def main(argv=None):
             "pooled": pooled, "pooled_se": pooled_se, "grad_evals": grads, "ess": ess,
             "mass": mass,  # where smc's moves took their mass matrix (cn.SMC.mass)
             "seconds": time.perf_counter() - start,
+            "stages": paths,  # smc: each population's beta, fraction in S and log Z_beta per stage
         })
         print(f"[volume_bias] {args.rung} {args.method} N={size}: mean {records[-1]['mean']:.3f} "
               f"sd {records[-1]['sd'] or float('nan'):.3f} pooled {pooled:.3f} ± {pooled_se:.3f} "
