@@ -113,7 +113,7 @@ def log_volume_attrs(log_volumes, num_particles: int | None = None) -> dict:
             f"population(s) {gaps} below the median of the {finite.size} populations' log-volume estimates "
             f"({LOG_VOLUME_FAR_BELOW:g} nats or more: under 5 % of a typical population's volume): such a "
             "population reached S late or found little of it, so the pooled estimate rests "
-            f"on the others, while its draws are still 1/{lv.size} of the rows and may over-weight the part "
+            f"on the others, while its draws are still 1/{finite.size} of the rows and may over-weight the part "
             "of S it found. Check cn.diagnose's populations check, and compare a run with another key "
             f"({MEASURED_LOG_VOLUME_LOW_POPULATIONS})"
         )

@@ -90,6 +90,9 @@ def test_log_volume_attrs_name_a_population_far_below_the_rest():
     assert "log_volume_low_populations" not in close and "spread" in close["log_volume_note"]
     assert "log_volume_low_populations" not in log_volume_attrs([-42.0, -60.0], num_particles=500)
     assert "log_volume_low_populations" not in log_volume_attrs([-42.0, -60.0, -42.1])  # chains, not populations
+    # a population that found nothing returns no rows: the low one's share is of those that did
+    none = log_volume_attrs([-np.inf, -42.0, -42.1, -50.0], num_particles=500)
+    assert none["log_volume_low_populations"] == [3] and "1/3 of the rows" in none["log_volume_note"]
 
 
 def test_smc_with_hmc_moves_is_exact_on_xor(xor_problem, xor_rejection):
