@@ -92,7 +92,8 @@ def log_volume_attrs(log_volumes, num_particles: int | None = None) -> dict:
     the benchmarks measured (:data:`MEASURED_LOG_VOLUME_BIAS`: measured on those problems,
     not estimated from the run: no single run measures its own bias). With three or more
     populations, those :data:`LOG_VOLUME_FAR_BELOW` nats or more below the median are
-    listed in ``log_volume_low_populations`` and the note names them instead: the pooled
+    listed in ``log_volume_low_populations`` (their indices joined by commas, e.g.
+    ``"1,4"``) and the note names them instead: the pooled
     estimate gives them almost no weight, but their draws are a full share of the rows.
     """
     lv = np.asarray(log_volumes, dtype=np.float64)
@@ -107,7 +108,8 @@ def log_volume_attrs(log_volumes, num_particles: int | None = None) -> dict:
     median = float(np.median(finite))
     low = np.flatnonzero(np.isfinite(lv) & (lv <= median - LOG_VOLUME_FAR_BELOW)) if finite.size >= 3 else []
     if len(low):
-        out["log_volume_low_populations"] = [int(c) for c in low]
+        # a string, as tree attrs must be (a list would not survive to_netcdf): "3", "1,4"
+        out["log_volume_low_populations"] = ",".join(str(int(c)) for c in low)
         gaps = ", ".join(f"{int(c)} ({median - lv[c]:.1f} nats)" for c in low)
         out["log_volume_note"] = (
             f"population(s) {gaps} below the median of the {finite.size} populations' log-volume estimates "

@@ -72,7 +72,7 @@ def test_log_volume_attrs_note_a_wide_spread():
     assert log_volume_attrs([-5.0]) == {}
 
 
-def test_log_volume_attrs_name_a_population_far_below_the_rest():
+def test_log_volume_attrs_name_a_population_far_below_the_rest(tmp_path):
     """A population 3 nats or more below the median (the teacher at 1000 particles: one at
     about -2135 against -72 for three others) is named, with what its share of the rows
     means, instead of advice to double the particles; 2.9 nats below is only a wide spread,
@@ -80,19 +80,28 @@ def test_log_volume_attrs_name_a_population_far_below_the_rest():
     from consistent_nets.samplers.population import log_volume_attrs
 
     far = log_volume_attrs([-71.82, -72.30, -72.24, -2134.90], num_particles=1000)
-    assert far["log_volume_low_populations"] == [3]
+    assert far["log_volume_low_populations"] == "3"
     note = far["log_volume_note"]
     assert note.startswith("population(s) 3 (2062.6 nats) below the median of the 4 populations")
     assert "1/4 of the rows" in note and "populations check" in note and "num_particles=2000" not in note
     two = log_volume_attrs([-42.0, -47.0, -42.2, -41.9, -52.0], num_particles=500)
-    assert two["log_volume_low_populations"] == [1, 4] and "1 (4.8 nats), 4 (9.8 nats)" in two["log_volume_note"]
+    assert two["log_volume_low_populations"] == "1,4" and "1 (4.8 nats), 4 (9.8 nats)" in two["log_volume_note"]
     close = log_volume_attrs([-42.0, -44.9, -42.0, -42.0], num_particles=500)
     assert "log_volume_low_populations" not in close and "spread" in close["log_volume_note"]
     assert "log_volume_low_populations" not in log_volume_attrs([-42.0, -60.0], num_particles=500)
     assert "log_volume_low_populations" not in log_volume_attrs([-42.0, -60.0, -42.1])  # chains, not populations
     # a population that found nothing returns no rows: the low one's share is of those that did
     none = log_volume_attrs([-np.inf, -42.0, -42.1, -50.0], num_particles=500)
-    assert none["log_volume_low_populations"] == [3] and "1/3 of the rows" in none["log_volume_note"]
+    assert none["log_volume_low_populations"] == "3" and "1/3 of the rows" in none["log_volume_note"]
+    # what a run's tree is built from: every one of these attrs must go into a tree and
+    # come back from netCDF unchanged (a list did not: cn.sample failed when the rule fired)
+    from consistent_nets._output import build_tree, load
+
+    for attrs in (far, two, none):
+        tree = build_tree({"w": np.zeros((2, 4))}, {"in_set": np.ones((2, 4), bool)}, attrs)
+        tree.to_netcdf(tmp_path / "run.nc")
+        back, _ = load(tmp_path / "run.nc")
+        assert {k: back.attrs[k] for k in attrs} == attrs
 
 
 def test_smc_with_hmc_moves_is_exact_on_xor(xor_problem, xor_rejection):
