@@ -50,13 +50,16 @@ def smc_populations(problem, size, populations, key):
 
 def stage_paths(stages):
     """Each population's path through its tempering stages (the stages it was active in):
-    beta, fraction in S and log Z_beta after each stage, so that a population whose estimate
-    falls far below the others can be read back (where it entered S, how fast beta rose)."""
+    beta, fraction in S and log Z_beta after each stage, and the moves' step size, acceptance,
+    number, gradients and whitened jump, so that a population whose estimate falls far below
+    the others can be read back (where it entered S, how fast beta rose, whether it moved)."""
+    names = ("beta", "fraction_in_set", "log_z", "ess", "step_size", "acceptance", "num_moves",
+             "num_grad_evals", "num_divergent", "jump", "num_ancestors", "num_distinct")
     paths = []
     for c in range(stages.sizes["chain"]):
         active = np.asarray(stages["active"].values[c], bool)
         paths.append({name: np.asarray(stages[name].values[c], np.float64)[active].tolist()
-                      for name in ("beta", "fraction_in_set", "log_z")})
+                      for name in names if name in stages})
     return paths
 
 
@@ -96,7 +99,7 @@ def main(argv=None):
             "pooled": pooled, "pooled_se": pooled_se, "grad_evals": grads, "ess": ess,
             "mass": mass,  # where smc's moves took their mass matrix (cn.SMC.mass)
             "seconds": time.perf_counter() - start,
-            "stages": paths,  # smc: each population's beta, fraction in S and log Z_beta per stage
+            "stages": paths,  # smc: each population's path per stage (beta, fraction in S, log Z_beta, moves)
         })
         print(f"[volume_bias] {args.rung} {args.method} N={size}: mean {records[-1]['mean']:.3f} "
               f"sd {records[-1]['sd'] or float('nan'):.3f} pooled {pooled:.3f} ± {pooled_se:.3f} "

@@ -250,11 +250,13 @@ def test_trust_scripts_tiny(script, kind):
             per_population = np.asarray(r["log_volume_per_population"])
             assert per_population.shape == (4,) and np.all(np.isfinite(per_population))
             assert np.log(np.mean(np.exp(per_population))) == pytest.approx(r["log_volume"], abs=1e-9)
-    if kind == "volume-bias":  # each population's path through its stages, ending where its estimate is
+    if kind == "volume-bias":  # each population's path through its stages (and its moves), ending where its estimate is
         for r in data["records"]:
             assert len(r["stages"]) == r["populations"]
             for path, log_z in zip(r["stages"], r["log_volume_per_population"]):
                 assert len(path["beta"]) == len(path["fraction_in_set"]) == len(path["log_z"]) >= 1
+                assert {len(path[k]) for k in ("step_size", "acceptance", "num_moves", "jump")} == {len(path["beta"])}
+                assert min(path["num_moves"]) >= 2 and min(path["step_size"]) > 0
                 assert np.all(np.diff(path["beta"]) > 0) and path["log_z"][-1] >= log_z - 1e-9
 
 
