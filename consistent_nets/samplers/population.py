@@ -5,13 +5,14 @@ from __future__ import annotations
 import math
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from . import distributed
 from .moves import chunked_vmap
 from .particles import split_keys
 
-__all__ = ["shard_chains", "log_volume_from_chains", "log_volume_attrs", "MEASURED_LOG_VOLUME_BIAS", "initial_population", "population_terms", "stack_infos"]
+__all__ = ["shard_chains", "log_volume_from_chains", "log_volume_attrs", "MEASURED_LOG_VOLUME_BIAS", "initial_population", "finite_prior_draws", "population_terms", "stack_infos"]
 
 
 def shard_chains(tree, num_chains: int):
@@ -133,11 +134,38 @@ def log_volume_attrs(log_volumes, num_particles: int | None = None) -> dict:
 def initial_population(target, rng_key, num_particles: int, batch_size: int | None = None, axis_name=None):
     """``num_particles`` exact prior draws in the unconstrained space with their terms
     (this device's share of a population split over ``axis_name``: see :mod:`.particles`)."""
-    keys = split_keys(rng_key, num_particles, axis_name)
-    params, _ = jax.vmap(target.prior_draw)(keys)
-    u = jax.vmap(target.unconstrain)(params)
+    u = finite_prior_draws(target, split_keys(rng_key, num_particles, axis_name))
     _, penalty, in_set = population_terms(target, u, batch_size)
     return u, penalty, in_set
+
+
+def finite_prior_draws(target, keys, max_redraws: int = 8):
+    """One prior draw per key in the unconstrained space, each with every coordinate finite.
+
+    A float32 uniform draw is exactly its lower end about once in 10^7 coordinates, and a
+    box prior's edge maps to an infinite unconstrained coordinate: a population of 1000 on
+    the teacher's 1441 weights holds one roughly one time in ten. Its variance is NaN, so
+    the population that took it as its diagonal mass (``mass="other"``) diverged on every
+    move until the particle was resampled away, collapsed to one ancestor, and ended ~2060
+    nats low (BENCHMARKS.md, "Why a teacher population of 1000 collapsed"). A draw with a
+    non-finite coordinate is drawn again from its key folded with the attempt's number
+    (the edge has prior probability 0, so this is the same prior); the others keep their
+    draw, so a population without such a draw is unchanged.
+    """
+    draw = jax.vmap(lambda k: target.unconstrain(target.prior_draw(k)[0]))
+    u = draw(keys)
+
+    def again(carry):
+        attempt, u = carry
+        bad = ~jnp.all(jnp.isfinite(u), axis=1)
+        fresh = draw(jax.vmap(jax.random.fold_in, (0, None))(keys, attempt))
+        return attempt + 1, jnp.where(bad[:, None], fresh, u)
+
+    def some_infinite(carry):
+        attempt, u = carry
+        return (attempt <= max_redraws) & ~jnp.all(jnp.isfinite(u))
+
+    return jax.lax.while_loop(some_infinite, again, (jnp.asarray(1, jnp.uint32), u))[1]
 
 
 def population_terms(target, u, batch_size: int | None = None):

@@ -75,3 +75,30 @@ def test_first_step_off_the_prior_is_small_with_the_default_compiler():
     out = subprocess.run([sys.executable, "-c", FIRST_STEP], capture_output=True, text=True, env=env, timeout=300)
     assert out.returncode == 0, out.stderr
     assert 1e-4 < float(out.stdout.strip().splitlines()[-1]) < 1e-2
+
+
+def test_initial_draws_at_the_prior_edge_are_drawn_again():
+    """A prior draw exactly at a box edge has an infinite unconstrained coordinate (its
+    variance made a partner population's mass NaN); such a draw is drawn again from its
+    key, and every draw without one is kept as it was."""
+    import jax.numpy as jnp
+
+    from consistent_nets.samplers.population import finite_prior_draws
+
+    class Edge:  # a coordinate at the support's edge 20 % of the time: log(0) = -inf
+        def prior_draw(self, key):
+            x = jax.random.uniform(key, (2,))
+            return {"w": jnp.where(x < 0.2, 0.0, x)}, jnp.array(True)
+
+        def unconstrain(self, params):
+            return jnp.log(params["w"])
+
+    keys = jax.random.split(jax.random.key(0), 200)
+    first = np.asarray(jax.vmap(lambda k: Edge().unconstrain(Edge().prior_draw(k)[0]))(keys))
+    bad = ~np.isfinite(first).all(axis=1)
+    assert 40 < bad.sum() < 110  # 36 % of the rows expected
+    u = np.asarray(jax.jit(finite_prior_draws, static_argnums=0)(Edge(), keys))
+    assert np.isfinite(u).all()
+    np.testing.assert_array_equal(u[~bad], first[~bad])
+    assert np.all(u[bad] != first[bad])
+    np.testing.assert_array_equal(u, np.asarray(finite_prior_draws(Edge(), keys)))  # same keys, same draws
