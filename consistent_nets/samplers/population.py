@@ -142,9 +142,9 @@ def initial_population(target, rng_key, num_particles: int, batch_size: int | No
 def finite_prior_draws(target, keys, max_redraws: int = 8):
     """One prior draw per key in the unconstrained space, each with every coordinate finite.
 
-    A float32 uniform draw is exactly its lower end about once in 10^7 coordinates, and a
-    box prior's edge maps to an infinite unconstrained coordinate: a population of 1000 on
-    the teacher's 1441 weights holds one roughly one time in ten. Its variance is NaN, so
+    A float32 uniform draw is exactly its lower end with probability 2^-23, and a box
+    prior's edge maps to an infinite unconstrained coordinate: a population of 1000 on the
+    teacher's 1441 weights holds one about one time in six. Its variance is NaN, so
     the population that took it as its diagonal mass (``mass="other"``) diverged on every
     move until the particle was resampled away, collapsed to one ancestor, and ended ~2060
     nats low (BENCHMARKS.md, "Why a teacher population of 1000 collapsed"). A draw with a
