@@ -67,6 +67,15 @@ def has_sign_flips(net: MLP) -> bool:
     return _check_net(net).activation in ODD_ACTIVATIONS
 
 
+def format_size(size: int) -> str:
+    """``size`` in three significant digits, also beyond a float's range (a group of
+    ``64! * 2**64`` elements per layer, three layers, overflows ``float``)."""
+    if size < 10**300:
+        return f"{size:.3g}"
+    digits = str(size)
+    return f"{digits[0]}.{digits[1:3]}e+{len(digits) - 1}"
+
+
 def group_size(net: MLP) -> int:
     """``prod_l H_l! * 2**H_l`` (odd activations) or ``prod_l H_l!`` (others)."""
     size = 1
@@ -161,7 +170,7 @@ def orbit_index(element, net: MLP) -> np.ndarray:
         When the group has ``2**62`` elements or more (use per-unit statistics instead).
     """
     if group_size(net) >= 2**62:
-        raise ValueError(f"net's symmetry group has {group_size(net):.3g} elements: too many to index")
+        raise ValueError(f"net's symmetry group has {format_size(group_size(net))} elements: too many to index")
     perms, signs = element
     index = None
     for layer, width in enumerate(hidden_widths(net)):

@@ -293,7 +293,9 @@ def _per_chain(f: np.ndarray, chain: np.ndarray) -> np.ndarray:
 
 
 def _structure(how: str, block_ids: np.ndarray) -> tuple[str, np.ndarray | None]:
-    """``(structure, groups)`` for :func:`effective_draws` from how the blocks were formed."""
-    if how == "lineage":
+    """``(structure, groups)`` for :func:`effective_draws` from how the blocks were formed
+    (``how`` as :func:`.blocks.dependence_blocks` names it, e.g. ``"lineage, copies merged"``)."""
+    base = how.split(",")[0]
+    if base == "lineage":
         return "lineage", block_ids
-    return ("independent", None) if how == "independent" else ("chains", None)
+    return ("independent", None) if base == "independent" else ("chains", None)

@@ -70,7 +70,7 @@ def orbit_check(net, params: dict) -> tuple[CheckResult, np.ndarray | None]:
         return not_applicable("orbit", NULL, f"only {num} draws for layers of width {widths}"), None
     p_value = min(1.0, len(p_values) * min(p_values))
     detail = (
-        f"|G| = {size:.3g} > N/5: position and sign of unit 0 per layer, "
+        f"|G| = {symmetry.format_size(size)} > N/5: position and sign of unit 0 per layer, "
         f"{len(p_values)} tests, Bonferroni (statistic: largest chi-square)"
     )
     return CheckResult("orbit", stat, float(p_value), math.nan, True, NULL, detail), None

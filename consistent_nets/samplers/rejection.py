@@ -21,7 +21,10 @@ def rejection_log_volume(num_accepted: int, num_draws: int) -> tuple[float, floa
 
 
 def log_upper_bound_no_success(num_draws: int, level: float = 0.05) -> float:
-    """One-sided ``1 - level`` upper bound on log p after ``num_draws`` failures."""
+    """One-sided ``1 - level`` upper bound on log p after ``num_draws`` failures
+    (0, i.e. p <= 1, after none: a run stopped before its first draw knows nothing)."""
+    if num_draws == 0:
+        return 0.0
     return math.log(-math.expm1(math.log(level) / num_draws))
 
 
@@ -91,6 +94,8 @@ class Rejection(Sampler):
         return min(run.num_accepted, run.needed), {"acceptance": f"{run.num_accepted / run.num_draws:.2e}"}
 
     def finish(self, run, stop_reason):
+        if run.num_draws == 0:
+            return Infeasible(f"stopped by {stop_reason} before the first prior draw", 0.0)
         if run.num_accepted == 0:
             return Infeasible(
                 f"no prior draw out of {run.num_draws} lies in S (stopped by {stop_reason}; 95 % upper bound)",

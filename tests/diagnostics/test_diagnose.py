@@ -202,3 +202,15 @@ def test_a_declared_symmetry_fails_a_sample_stuck_in_one_orbit(scaled_rejection)
     X, y = cn.datasets.xor()
     report = cn.diagnose(tree, scaled_model, X, y, rng_key=jax.random.key(3))
     assert report["orbit"].passed is False and report.verdict == "failed"
+
+
+def test_merged_copies_keep_the_draws_structure():
+    """dependence_blocks labels blocks "lineage, copies merged" once copies across blocks
+    are merged; the ESS must still be counted by lineage (it fell back to chains)."""
+    from consistent_nets.diagnostics.diagnose import _structure
+
+    ids = np.arange(6)
+    assert _structure("lineage, copies merged", ids)[0] == "lineage"
+    assert _structure("lineage, copies merged", ids)[1] is ids
+    assert _structure("independent, copies merged", ids) == ("independent", None)
+    assert _structure("chains", ids) == ("chains", None)

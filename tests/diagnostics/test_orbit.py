@@ -18,6 +18,19 @@ def test_orbit_passes_exact_and_fails_one_orbit(xor_problem, exact):
     assert bad.p_value < 1e-10
 
 
+def test_orbit_names_a_group_beyond_a_floats_range():
+    """Three hidden layers of 64 tanh units: |G| = (64! 2^64)^3 has 310 digits; the check
+    prints it instead of raising OverflowError (as orbit_index's refusal now does too)."""
+    net = cn.MLP([2, 64, 64, 64, 1])
+    assert symmetry.group_size(net) > 10**308
+    prior = {k: np.asarray(v) for k, v in cn.BoxPrior(3.0).sample(jax.random.key(1), net.param_shapes, 30).items()}
+    result, index = orbit.orbit_check(net, prior)
+    assert index is None and "e+" in result.detail
+    digits = str(symmetry.group_size(net))
+    assert symmetry.format_size(symmetry.group_size(net)) == f"{digits[0]}.{digits[1:3]}e+{len(digits) - 1}"
+    assert symmetry.format_size(720) == "720"
+
+
 def test_orbit_for_large_groups_uses_unit_marginals():
     X, y = cn.datasets.xor()
     problem = cn.Problem(cn.MLP([2, 6, 1]), X, y, cn.BoxPrior(3.0), cn.Margin(0.0))

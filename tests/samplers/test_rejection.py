@@ -60,6 +60,16 @@ def test_rejection_bound_is_a_95_percent_bound():
         assert (1 - p) ** n == pytest.approx(0.05, rel=1e-6)
 
 
+def test_rejection_stopped_before_its_first_draw_is_infeasible(xor_problem):
+    """A budget spent before the first chunk (or Ctrl-C while it compiles) knows nothing
+    about S: InfeasibleError with the trivial bound log p <= 0, not ZeroDivisionError."""
+    assert log_upper_bound_no_success(0) == 0.0
+    with pytest.raises(cn.InfeasibleError, match="before the first prior draw") as err:
+        cn.sample(xor_problem, method=cn.Rejection(max_seconds=1e-9), num_samples=8, num_chains=2,
+                  rng_key=jax.random.key(0), progress_bar=False)
+    assert err.value.log_volume_upper_bound == 0.0
+
+
 def test_rejection_time_budget(linear_xor):
     err, seconds = timed_infeasible(
         linear_xor, cn.Rejection(max_draws=2**40, max_seconds=0.5, chunk_size=2048)
