@@ -152,6 +152,12 @@ def bound_log_volume(
     k_forward, k_copies, k_reverse = jax.random.split(rng_key, 3)
     target = make_target(problem)
     result = run(sampler, target, k_forward, check_int("num_samples", num_samples), check_int("num_chains", num_chains), False)
+    if not any(bool(np.any(np.asarray(active))) for *_, active in result.schedule):
+        raise ValueError(
+            f"method: no population needed a tempering stage (min_fraction_in_set={sampler.min_fraction_in_set} "
+            "of every population's prior draws already lie in S), so there is no path to run in reverse; "
+            "the forward log volume is a direct prior fraction. Raise min_fraction_in_set to temper"
+        )
     betas, step_sizes, masses = _path(result.schedule, refine, sampler.beta_max)
     copies = {k: np.repeat(np.asarray(v)[None, None], num_reverse, axis=1) for k, v in w_star.items()}
     copies = symmetrize_params(copies, problem.net, k_copies)
@@ -167,21 +173,24 @@ def bound_log_volume(
 
 
 def _path(schedule, refine: int, beta_top: float):
-    """Population 0's tempering stages, each refined into ``refine`` betas below it, and on
-    from its last beta up to ``beta_top`` with ``refine`` betas a decade."""
+    """The tempering stages of the first population that had any (population 0 has none
+    when its prior draws already met ``min_fraction_in_set``), each refined into ``refine``
+    betas below it, and on from its last beta up to ``beta_top`` with ``refine`` betas a
+    decade."""
+    c = next(c for c in range(np.asarray(schedule[0][3]).size) if any(bool(np.asarray(s[3])[c]) for s in schedule))
     betas, steps, masses = [], [], []
     below = 0.0
     for beta, step_size, mass, active in schedule:
-        if not bool(np.asarray(active)[0]):
+        if not bool(np.asarray(active)[c]):
             continue
-        top = float(np.asarray(beta)[0])
+        top = float(np.asarray(beta)[c])
         if below > 0:
             grid = np.geomspace(below, top, refine + 1)[1:]
         else:
             grid = np.linspace(0.0, top, refine + 1)[1:]
         betas.extend(grid.tolist())
-        steps.extend([float(np.asarray(step_size)[0])] * refine)
-        masses.extend([np.asarray(mass)[0]] * refine)
+        steps.extend([float(np.asarray(step_size)[c])] * refine)
+        masses.extend([np.asarray(mass)[c]] * refine)
         below = top
     if below < beta_top:
         up = np.geomspace(below, beta_top, max(2, int(np.ceil(refine * np.log10(beta_top / below)))) + 1)[1:]

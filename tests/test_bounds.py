@@ -42,3 +42,19 @@ def test_bad_arguments(planted):
         cn.bound_log_volume(problem, w_star, rng_key=key, method="rejection")
     with pytest.raises(ValueError, match="num_reverse"):
         cn.bound_log_volume(problem, w_star, rng_key=key, num_reverse=0)
+
+
+def test_a_population_that_needed_no_tempering():
+    """Two data points: at min_fraction_in_set=0.3 population 0's prior draws already meet
+    it (no stage of its own), so the path comes from population 1 (it raised
+    ZeroDivisionError); at 0.01 no population tempers: a ValueError, nothing to reverse."""
+    net = cn.MLP([2, 2, 1])
+    X, y, w_star = cn.datasets.teacher(net, n=2, seed=1)
+    problem = cn.Problem(net, X, y, cn.BoxPrior(3.0), cn.Margin(0.0))
+    run = dict(num_samples=64, num_chains=2, num_reverse=4, rng_key=jax.random.key(0))
+    bounds = cn.bound_log_volume(problem, w_star, method=cn.SMC(min_fraction_in_set=0.3), **run)
+    active = bounds.tree["smc_stages"]["active"].values
+    assert not active[0].any() and active[1].any()
+    assert np.isfinite([bounds.lower, bounds.upper]).all()
+    with pytest.raises(ValueError, match="no population needed a tempering stage"):
+        cn.bound_log_volume(problem, w_star, method=cn.SMC(min_fraction_in_set=0.01), **run)
