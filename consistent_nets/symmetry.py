@@ -68,8 +68,8 @@ def has_sign_flips(net: MLP) -> bool:
 
 
 def format_size(size: int) -> str:
-    """``size`` in three significant digits, also beyond a float's range (a group of
-    ``64! * 2**64`` elements per layer, three layers, overflows ``float``)."""
+    """``size`` to three significant digits (beyond a float's range its first three
+    digits: three layers of ``64! * 2**64`` elements overflow ``float``)."""
     if size < 10**300:
         return f"{size:.3g}"
     digits = str(size)
