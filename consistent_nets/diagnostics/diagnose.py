@@ -293,8 +293,7 @@ def _per_chain(f: np.ndarray, chain: np.ndarray) -> np.ndarray:
 
 
 def _structure(how: str, block_ids: np.ndarray) -> tuple[str, np.ndarray | None]:
-    """``(structure, groups)`` for :func:`effective_draws` from how the blocks were formed
-    (``how`` as :func:`.blocks.dependence_blocks` names it, e.g. ``"lineage, copies merged"``)."""
+    """``(structure, groups)`` for :func:`effective_draws` from ``how`` (e.g. "lineage, copies merged")."""
     base = how.split(",")[0]
     if base == "lineage":
         return "lineage", block_ids
