@@ -167,8 +167,11 @@ def orbit_index(element, net: MLP) -> np.ndarray:
     Raises
     ------
     ValueError
-        When the group has ``2**62`` elements or more (use per-unit statistics instead).
+        When the group has ``2**62`` elements or more (use per-unit statistics instead),
+        or ``net`` has no hidden layer (its elements are empty: no number of draws to index).
     """
+    if not hidden_widths(net):
+        raise ValueError(f"net {net} has no hidden layer: its symmetry group is trivial, with nothing to index")
     if group_size(net) >= 2**62:
         raise ValueError(f"net's symmetry group has {format_size(group_size(net))} elements: too many to index")
     perms, signs = element
@@ -183,8 +186,6 @@ def orbit_index(element, net: MLP) -> np.ndarray:
         else:
             radix = math.factorial(width)
         index = code if index is None else index * radix + code
-    if index is None:
-        return np.zeros(0, dtype=np.int64)
     return index
 
 

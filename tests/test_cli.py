@@ -88,6 +88,21 @@ def test_demo_writes_table_and_png(tmp_path, capsys):
     assert f"wrote {tmp_path / 'demo.png'}" in out
 
 
+def test_demo_table_says_inconclusive_not_failed():
+    from consistent_nets.cli._demo import _table
+
+    row = {"method": "smc", "draws_in_S": 400, "effective": 300.0, "log_volume": -5.2, "log_volume_se": 0.1, "distance": 0.1}
+    table = _table(
+        [
+            {**row, "passed": True, "failed": [], "inconclusive": ""},
+            {**row, "method": "sgd", "passed": False, "failed": ["chord"], "inconclusive": ""},
+            {**row, "method": "nuts", "passed": False, "failed": [], "inconclusive": "core checks did not run: chord (no probes)"},
+        ]
+    ).splitlines()
+    assert table[2].endswith("uniform on S") and table[3].endswith("NOT uniform (failed: chord)")
+    assert table[4].endswith("inconclusive (core checks did not run: chord (no probes))")
+
+
 @pytest.mark.parametrize(
     "args",
     [

@@ -54,6 +54,8 @@ def test_orbit_index_is_a_bijection_on_the_group():
     assert sorted(index.tolist()) == list(range(48))
     assert symmetry.group_size(cn.MLP([2, 3, 1], activation="relu")) == 6
     assert symmetry.group_size(cn.MLP([2, 1])) == 1
+    with pytest.raises(ValueError, match="no hidden layer"):  # empty elements: no draws to count
+        symmetry.orbit_index(((), ()), cn.MLP([2, 1]))
 
 
 def test_orbit_index_of_prior_draws_is_uniform():

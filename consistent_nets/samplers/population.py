@@ -86,7 +86,8 @@ def log_volume_attrs(log_volumes, num_particles: int | None = None) -> dict:
     """The attrs that say how far :func:`log_volume_from_chains`'s estimate can be trusted.
 
     ``log_volume_se_dof``: the SE is the spread of ``C`` chains' estimates, so it has
-    ``C - 1`` degrees of freedom (none with one chain). ``log_volume_population_sd``: the
+    ``C - 1`` degrees of freedom; with one chain there is no SE (``nan``) and
+    ``log_volume_se_note`` says how to get one. ``log_volume_population_sd``: the
     SD of the finite per-chain ``log Z_c``. For SMC populations of ``num_particles``
     particles, a ``log_volume_note`` when that SD exceeds :data:`LOG_VOLUME_SPREAD_NOTE`:
     each ``Z_c`` is unbiased but skewed, so ``log Z_c`` is biased low; the note quotes what
@@ -98,7 +99,9 @@ def log_volume_attrs(log_volumes, num_particles: int | None = None) -> dict:
     estimate gives them almost no weight, but their draws are a full share of the rows.
     """
     lv = np.asarray(log_volumes, dtype=np.float64)
-    out = {"log_volume_se_dof": lv.size - 1} if lv.size > 1 else {}
+    if lv.size < 2:
+        return {"log_volume_se_note": "one chain: run num_chains >= 2 for a standard error"}
+    out = {"log_volume_se_dof": lv.size - 1}
     finite = lv[np.isfinite(lv)]
     if finite.size < 2:
         return out

@@ -9,7 +9,6 @@ pieces (vectorised over populations and placed on the devices) and turns the fin
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import jax
@@ -265,8 +264,6 @@ class SMC(Sampler):
             "min_fraction_in_set": self.min_fraction_in_set,
             **log_volume_attrs(chain_log_volume, num_particles=int(u.shape[1])),
         }
-        if math.isnan(log_volume_se):
-            attrs["log_volume_se_note"] = "one chain: run num_chains >= 2 for a standard error"
         complete = stop_reason == "done" and bool(found.all())
         notes = []
         if stop_reason != "done":

@@ -28,6 +28,23 @@ def test_rhat_fails_for_chains_stuck_in_different_modes(xor_problem, exact):
     assert rhat.passed is False and rhat.statistic > 1.1
 
 
+def test_rhat_fails_for_chains_that_never_move():
+    """Each chain one point repeated: R-hat is infinite (no within-chain spread) and fails,
+    whether every output is so or only some; an output without an R-hat is named, not used."""
+    rng = np.random.default_rng(0)
+    f = np.repeat(rng.normal(size=(4, 1, 6)), 50, axis=1)
+    stuck = mixing.rhat_check(f)
+    assert stuck.passed is False and stuck.statistic == np.inf
+    mixed = rng.normal(size=(4, 50, 6))
+    mixed[..., 0] = f[..., 0]
+    one = mixing.rhat_check(mixed)
+    assert one.passed is False and one.statistic == np.inf
+    mixed[..., 0] = rng.normal(size=(4, 50))
+    mixed[0, 3, 1] = np.nan
+    some = mixing.rhat_check(mixed)
+    assert some.passed is True and "1 without an R-hat" in some.detail
+
+
 def test_ess_fails_for_a_population_of_copies(xor_problem, exact):
     """Each draw copied 20 times: 2000 rows worth 100 draws, by lineage or by chains."""
     params, (c, d) = exact

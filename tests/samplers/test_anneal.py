@@ -48,16 +48,19 @@ def test_anneal_log_volume_matches_its_measured_mean(xor_anneal):
 
 
 def test_anneal_takes_a_user_schedule(xor_problem):
+    """A plain callable as the schedule; one chain, so no SE, and the tree says why."""
     schedule = lambda k: 0.01 * 10.0**k  # noqa: E731  # a plain callable, as in optax
     tree = cn.sample(
         xor_problem,
         method=cn.Anneal(schedule=schedule, num_stages=6, num_warmup=30, num_steps=10),
-        num_samples=40,
-        num_chains=4,
+        num_samples=10,
+        num_chains=1,
         rng_key=jax.random.key(1),
         progress_bar=False,
     )
     np.testing.assert_allclose(tree["anneal_stages"]["beta"].values, [0.01 * 10.0**k for k in range(6)])
+    assert np.isfinite(tree.attrs["log_volume"]) and np.isnan(tree.attrs["log_volume_se"])
+    assert "num_chains >= 2" in tree.attrs["log_volume_se_note"]
 
 
 @pytest.mark.parametrize(

@@ -69,7 +69,7 @@ def test_log_volume_attrs_note_a_wide_spread():
     # a population that found nothing (log Z = -inf) counts for the dof, not the spread
     lone = log_volume_attrs([-np.inf, -42.0], num_particles=500)
     assert lone == {"log_volume_se_dof": 1}
-    assert log_volume_attrs([-5.0]) == {}
+    assert log_volume_attrs([-5.0]) == {"log_volume_se_note": "one chain: run num_chains >= 2 for a standard error"}
 
 
 def test_log_volume_attrs_name_a_population_far_below_the_rest(tmp_path):
