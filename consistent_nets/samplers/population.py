@@ -68,7 +68,7 @@ MEASURED_LOG_VOLUME_BIAS = (
     "estimate at 500 particles per population was measured about 0.1 nats below the large-population "
     "value on random labels and 0.2-0.4 below it on a 1441-weight teacher, with no trend left from 1000; "
     "with the default mass='other' random labels' was within 0.05 of it, the teacher's within 0.05 +- 0.13 "
-    "of typical 1000-particle populations, whose log estimates had a heavy low tail"
+    "of typical 1000-particle populations (the two far below them came from a bug since fixed)"
 )
 
 #: nats below the populations' median log Ẑ at which a population is named in the volume
@@ -78,7 +78,9 @@ LOG_VOLUME_FAR_BELOW = 3.0
 #: what the benchmarks saw of such populations, quoted by the note
 MEASURED_LOG_VOLUME_LOW_POPULATIONS = (
     "on a 1441-weight teacher at 1000 particles per population, 2 of 12 populations with the default "
-    "mass='other' came out 4.4 and about 2060 nats below the rest; none of the 12 kept at 500 particles"
+    "mass='other' came out 4.4 and about 2060 nats below the rest; both were traced to a bug since fixed "
+    "(a prior draw at the box's edge gave the population whose variance they moved with a NaN mass), "
+    "and no population far below the rest from another cause has been measured"
 )
 
 
