@@ -73,6 +73,9 @@ def run_one(problem, name, kwargs, seed, num_samples):
         "log_volume_per_population": tree["smc_stages"]["log_volume"].values.tolist(),
         "seconds": seconds, "passed": bool(report.passed),
         "failing": [n for n, c in report.checks.items() if c.passed is False],
+        # each check's statistic, p-value and threshold: why a key failed, and by how much
+        "checks": {n: {"statistic": float(c.statistic), "p_value": float(c.p_value), "threshold": float(c.threshold),
+                       "passed": c.passed} for n, c in report.checks.items()},
         "ess_arviz": ess["ess_arviz"], "grads_per_ess_arviz": ess["grad_evals_per_ess_arviz"],
     }
 

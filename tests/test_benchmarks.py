@@ -250,6 +250,9 @@ def test_trust_scripts_tiny(script, kind):
             per_population = np.asarray(r["log_volume_per_population"])
             assert per_population.shape == (4,) and np.all(np.isfinite(per_population))
             assert np.log(np.mean(np.exp(per_population))) == pytest.approx(r["log_volume"], abs=1e-9)
+            # each check's numbers, and the failing ones are those that did not pass
+            assert {"rhat", "populations", "chord"} <= set(r["checks"])
+            assert r["failing"] == [n for n, c in r["checks"].items() if c["passed"] is False]
     if kind == "volume-bias":  # each population's path through its stages (and its moves), ending where its estimate is
         for r in data["records"]:
             assert len(r["stages"]) == r["populations"]
