@@ -103,7 +103,9 @@ def bound_log_volume(
     problem : Problem
         A planted problem: its labels are the outputs of ``w_star``.
     w_star : dict
-        The teacher's weights (``cn.datasets.teacher`` returns them); it must lie in S.
+        The teacher's weights (``cn.datasets.teacher`` returns them); it must lie in S
+        and inside the prior's support (not on a box's edge, where the reverse run
+        cannot start).
     rng_key : jax.random key
     method : "smc" or cn.SMC
         The forward sampler (its β-path is retraced in reverse).
@@ -151,6 +153,13 @@ def bound_log_volume(
         raise ValueError("w_star must lie in S: its outputs must meet the constraint on the data")
     k_forward, k_copies, k_reverse = jax.random.split(rng_key, 3)
     target = make_target(problem)
+    u_star = target.unravel(target.unconstrain(w_star))
+    outside = sorted(k for k, v in u_star.items() if not bool(jnp.all(jnp.isfinite(v))))
+    if outside:
+        raise ValueError(
+            f"w_star must lie inside the prior's support, where the reverse run starts: weights of {outside} sit "
+            "on its boundary or outside it (an infinite or undefined unconstrained coordinate)"
+        )
     result = run(sampler, target, k_forward, check_int("num_samples", num_samples), check_int("num_chains", num_chains), False)
     if not any(bool(np.any(np.asarray(active))) for *_, active in result.schedule):
         raise ValueError(

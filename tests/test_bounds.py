@@ -38,6 +38,12 @@ def test_bad_arguments(planted):
     outside = {k: (-v if k in ("w1", "b1") else v) for k, v in w_star.items()}  # -f: every label wrong
     with pytest.raises(ValueError, match="w_star must lie in S"):
         cn.bound_log_volume(problem, outside, rng_key=key)
+    # the output layer scaled (the same signs, so still in S) to the box's edge, then past it
+    top, site = max((float(np.max(np.abs(w_star[k]))), k) for k in ("w1", "b1"))
+    for scale in (3.0 / top, 5.0 / top):
+        scaled = {k: (np.asarray(v) * np.float32(scale) if k in ("w1", "b1") else v) for k, v in w_star.items()}
+        with pytest.raises(ValueError, match=rf"w_star must lie inside the prior's support.*'{site}'"):
+            cn.bound_log_volume(problem, scaled, rng_key=key)
     with pytest.raises(ValueError, match="method"):
         cn.bound_log_volume(problem, w_star, rng_key=key, method="rejection")
     with pytest.raises(ValueError, match="num_reverse"):
