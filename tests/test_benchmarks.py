@@ -73,6 +73,7 @@ TRUST_KINDS = {
     "default_pipeline.py": "default-pipeline",
     "bounds.py": "bounds",
     "smc_variants.py": "smc-variants",
+    "prior_edge.py": "prior-edge",
 }
 #: run with -m slow only (the suite's time on two cores): the variants' one-off comparison
 SLOW_TRUST = {"smc_variants.py"}
@@ -253,6 +254,12 @@ def test_trust_scripts_tiny(script, kind):
             # each check's numbers, and the failing ones are those that did not pass
             assert {"rhat", "populations", "chord"} <= set(r["checks"])
             assert r["failing"] == [n for n, c in r["checks"].items() if c["passed"] is False]
+            assert all(set(c) == {"statistic", "p_value", "threshold", "passed"} for c in r["checks"].values())
+            assert r["checks"]["ess"]["threshold"] == min(400, r["rows"] / 4)
+    if kind == "prior-edge":  # per population, before and after each stage; the draws before the fix
+        (r,) = data["records"]
+        assert data["meta"]["draws"] == "old" and len(r["non_finite"]) == len(r["acceptance"]) + 1 == 2
+        assert all(len(v) == 4 for v in r["non_finite"]) and all(len(v) == 4 for v in r["num_ancestors"])
     if kind == "volume-bias":  # each population's path through its stages (and its moves), ending where its estimate is
         for r in data["records"]:
             assert len(r["stages"]) == r["populations"]

@@ -40,8 +40,10 @@ def test_bad_arguments(planted):
         cn.bound_log_volume(problem, outside, rng_key=key)
     # the output layer scaled (the same signs, so still in S) to the box's edge, then past it
     top, site = max((float(np.max(np.abs(w_star[k]))), k) for k in ("w1", "b1"))
-    for scale in (3.0 / top, 5.0 / top):
-        scaled = {k: (np.asarray(v) * np.float32(scale) if k in ("w1", "b1") else v) for k, v in w_star.items()}
+    for edge in (3.0, 5.0):
+        scaled = {k: (np.asarray(v) * np.float32(edge / top) if k in ("w1", "b1") else v) for k, v in w_star.items()}
+        at = np.argmax(np.abs(scaled[site]))
+        scaled[site].flat[at] = np.sign(scaled[site].flat[at]) * edge  # exactly on the edge, then past it
         with pytest.raises(ValueError, match=rf"w_star must lie inside the prior's support.*'{site}'"):
             cn.bound_log_volume(problem, scaled, rng_key=key)
     with pytest.raises(ValueError, match="method"):

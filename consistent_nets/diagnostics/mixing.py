@@ -58,11 +58,11 @@ def rhat_check(f: np.ndarray) -> CheckResult:
         return not_applicable("rhat", RHAT_NULL, "one chain: R-hat compares chains (run num_chains >= 2)")
     if num_draws < 4:
         return not_applicable("rhat", RHAT_NULL, f"only {num_draws} independent draws per chain (need >= 4)")
-    varying = ~(np.var(f.reshape(-1, f.shape[2]), axis=0) == 0)  # an output with a nan is kept (and named)
-    if not varying.any():
-        return not_applicable("rhat", RHAT_NULL, "outputs are constant across draws")
-    ary = np.moveaxis(f[..., varying], 2, 0).astype(np.float64)  # (probe, chain, draw)
-    with np.errstate(divide="ignore", invalid="ignore"):  # no within-chain spread: inf, handled below
+    with np.errstate(divide="ignore", invalid="ignore"):  # non-finite outputs, no within-chain spread: below
+        varying = ~(np.var(f.reshape(-1, f.shape[2]), axis=0) == 0)  # an output with a nan or inf is kept (and named)
+        if not varying.any():
+            return not_applicable("rhat", RHAT_NULL, "outputs are constant across draws")
+        ary = np.moveaxis(f[..., varying], 2, 0).astype(np.float64)  # (probe, chain, draw)
         rhat = np.asarray(array_stats.rhat(ary, chain_axis=-2, draw_axis=-1))
     # inf: an output constant within every chain but not between them (stuck chains), a
     # failure; nan: no R-hat (non-finite outputs), named in the detail, never the verdict
@@ -70,7 +70,7 @@ def rhat_check(f: np.ndarray) -> CheckResult:
     if undefined.all():
         return not_applicable("rhat", RHAT_NULL, "no probe output has an R-hat (non-finite outputs)")
     worst = float(np.max(rhat[~undefined]))
-    limit = rhat_threshold(num_chains, num_draws, ary.shape[0])
+    limit = rhat_threshold(num_chains, num_draws, int(np.sum(~undefined)))  # the outputs compared
     where = f"{num_chains} chains x {num_draws} independent draws, {ary.shape[0]} probe outputs"
     if undefined.any():
         where += f", {int(undefined.sum())} without an R-hat (non-finite outputs)"
