@@ -94,9 +94,10 @@ def test_demo_table_says_inconclusive_not_failed():
     row = {"method": "smc", "draws_in_S": 400, "effective": 300.0, "log_volume": -5.2, "log_volume_se": 0.1, "distance": 0.1}
     table = _table(
         [
-            {**row, "passed": True, "failed": [], "inconclusive": ""},
-            {**row, "method": "sgd", "passed": False, "failed": ["chord"], "inconclusive": ""},
-            {**row, "method": "nuts", "passed": False, "failed": [], "inconclusive": "core checks did not run: chord (no probes)"},
+            {**row, "failed": [], "verdict": "passed", "inconclusive": ""},
+            {**row, "method": "sgd", "failed": ["chord"], "verdict": "failed", "inconclusive": ""},
+            {**row, "method": "nuts", "failed": [], "verdict": "inconclusive",
+             "inconclusive": "core checks did not run: chord (no probes)"},
         ]
     ).splitlines()
     assert table[2].endswith("uniform on S") and table[3].endswith("NOT uniform (failed: chord)")

@@ -19,19 +19,19 @@ def _summary_row(name, tree, report) -> dict:
         "log_volume": float(tree.attrs["log_volume"]),
         "log_volume_se": float(tree.attrs["log_volume_se"]),
         "distance": float(report.distance),
-        "passed": bool(report.passed),
         "failed": [c.name for c in report.checks.values() if c.passed is False],
+        "verdict": report.verdict,
         "inconclusive": report.inconclusive,
     }
 
 
 def _verdict(row) -> str:
-    """The table's last column: a report with nothing failed is not "NOT uniform"."""
-    if row["passed"]:
-        return "uniform on S"
-    if row["failed"]:
-        return f"NOT uniform (failed: {', '.join(row['failed'])})"
-    return f"inconclusive ({row['inconclusive']})"
+    """The table's last column, from ``report.verdict``: an inconclusive report is not "NOT uniform"."""
+    return {
+        "passed": "uniform on S",
+        "failed": f"NOT uniform (failed: {', '.join(row['failed'])})",
+        "inconclusive": f"inconclusive ({row['inconclusive']})",
+    }[row["verdict"]]
 
 
 def _table(rows) -> str:
@@ -102,7 +102,7 @@ def run(args) -> int:
     fig, axes = plt.subplots(2, 2, figsize=(10, 7.5), constrained_layout=True, height_ratios=[1.3, 1])
     for col, ((name, tree), row) in enumerate(zip(trees.items(), rows)):
         plots.decision_regions(tree, problem, num_grid=60, ax=axes[0, col])
-        verdict = "passes" if row["passed"] else "fails" if row["failed"] else "is inconclusive on"
+        verdict = {"passed": "passes", "failed": "fails", "inconclusive": "is inconclusive on"}[row["verdict"]]
         axes[0, col].set_title(f"{name}: {methods[name]}\n{verdict} cn.diagnose, distance {row['distance']:.2f}", fontsize=10)
         plots.chord_histogram(tree, problem, jax.random.fold_in(key, 20), max_draws=500, ax=axes[1, col])
         axes[1, col].set_title(f"{name}: where draws sit on random chords of S (flat = uniform)", fontsize=10)

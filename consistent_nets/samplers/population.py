@@ -80,8 +80,7 @@ MEASURED_LOG_VOLUME_LOW_POPULATIONS = (
     "on a 1441-weight teacher at 1000 particles per population, 2 of 12 populations with the default "
     "mass='other' came out 4.4 and about 2060 nats below the rest; both were traced to a bug since fixed "
     "(a prior draw at the box's edge made the variance of the population they moved with NaN, and so their "
-    "mass), "
-    "and no population far below the rest from another cause has been measured"
+    "mass), and no population far below the rest from another cause has been measured"
 )
 
 
