@@ -19,13 +19,18 @@ def test_nothing_failed_nothing_to_try():
     assert advise(_checks(), {"method": "smc"}, 4, 2000) == ()
 
 
-def test_smc_populations_apart_asks_for_bigger_populations_not_more():
-    attrs = {"method": "smc", "ess_between_population_inflation": 3.71}
+def test_smc_populations_apart_asks_for_finer_tempering_then_bigger_populations():
+    attrs = {"method": "smc", "ess_between_population_inflation": 3.71, "target_ess": 0.5}
     out = advise(_checks(failed=("rhat", "populations", "ess")), attrs, 4, 2000)
     assert len(out) == 2
-    assert "num_particles=1000" in out[0] and "3.7x" in out[0] and "4 populations" in out[0]
-    assert "tree.attrs['ess']" in out[0]
+    assert "target_ess=0.9" in out[0] and "3.7x" in out[0] and "4 populations" in out[0]
+    assert "tree.attrs['ess']" in out[0] and "num_particles=1000" in out[0]
     assert "150 effective draws of 2000 rows" in out[1] and "particles per population" in out[1]
+    # a tree without the setting (older files) gets the same advice
+    assert "target_ess=0.9" in advise(_checks(failed=("rhat",)), {"method": "smc"}, 4, 2000)[0]
+    # already tempered that finely: the measured fix is not offered again
+    (line,) = advise(_checks(failed=("populations",)), {**attrs, "target_ess": 0.9}, 4, 2000)
+    assert "target_ess=0.9" not in line and "num_particles=1000" in line and "nearer 1" in line
 
 
 def test_mcmc_chains_apart_point_to_smc():
