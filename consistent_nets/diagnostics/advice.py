@@ -25,8 +25,9 @@ _FINER = (
     "temper in finer steps (method=cn.SMC(target_ess=0.9)): each stage's reweighting moves the "
     "populations' mode weights apart once S's regions have separated, and on the random-labels rung "
     "0.9 made them agree and the report pass on 8 of 8 keys (1 of 8 at 0.5), with 1.6x the effective "
-    "draws at 2.6x the gradients; more particles (num_particles={more}) raise the effective draws "
-    "but not the agreement, and more or longer moves did neither"
+    "draws at 2.6x the gradients (cn.SMC(target_ess_in_set=0.9), finer only once a population reached S: "
+    "6 of 8 at 1.8x); more particles (num_particles={more}) raise the effective draws but not the "
+    "agreement, and more or longer moves did neither"
 )
 _MORE = (
     "sample more (method=cn.SMC(num_particles={more}), or a target_ess nearer 1): more particles raise "
@@ -68,7 +69,9 @@ def advise(checks: Mapping[str, CheckResult], attrs: Mapping, num_chains: int, n
             inflation = attrs.get("ess_between_population_inflation")
             said = f" ({float(inflation):.2g}x the variance their lineages explain)" if _finite(inflation) else ""
             more = 2 * num_rows // num_chains
-            coarse = not _finite(attrs.get("target_ess")) or float(attrs["target_ess"]) < FINE_TARGET_ESS
+            # the steps once S was reached (older trees record only target_ess)
+            late = attrs.get("target_ess_in_set", attrs.get("target_ess"))
+            coarse = not _finite(late) or float(late) < FINE_TARGET_ESS
             remedy = (_FINER if coarse else _MORE).format(more=more)
             out.append(_POPULATIONS.format(chains=num_chains, inflation=said, remedy=remedy))
         else:

@@ -94,7 +94,10 @@ def reweight(config, rng_key, state: SMCState, axis_name=None) -> Reweighted:
     """Next beta (ESS bisection, capped ratio), incremental weights, systematic resampling."""
     k_resample, k_move = jax.random.split(rng_key)
     penalty = gather(state.penalty, axis_name)  # the whole population's
-    beta = next_beta(state.beta, penalty, config.target_ess, config.beta_max)
+    target_ess = config.target_ess
+    if config.target_ess_in_set is not None:  # finer (or coarser) steps once the population reached S
+        target_ess = jnp.where(mean(state.in_set, axis_name) > 0, config.target_ess_in_set, target_ess)
+    beta = next_beta(state.beta, penalty, target_ess, config.beta_max)
     beta = jnp.where(state.beta > 0, jnp.minimum(beta, state.beta * config.max_beta_ratio), beta)
     log_weights = -(beta - state.beta) * penalty
     n = state.u.shape[0]

@@ -31,6 +31,8 @@ def test_smc_populations_apart_asks_for_finer_tempering_then_bigger_populations(
     # already tempered that finely: the measured fix is not offered again
     (line,) = advise(_checks(failed=("populations",)), {**attrs, "target_ess": 0.9}, 4, 2000)
     assert "target_ess=0.9" not in line and "num_particles=1000" in line and "nearer 1" in line
+    (line,) = advise(_checks(failed=("populations",)), {**attrs, "target_ess_in_set": 0.9}, 4, 2000)
+    assert "target_ess=0.9" not in line and "nearer 1" in line
 
 
 def test_mcmc_chains_apart_point_to_smc():

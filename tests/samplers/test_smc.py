@@ -217,6 +217,30 @@ def test_smc_stage_records(xor_smc):
     )
 
 
+def test_smc_tempers_finer_once_a_population_reached_s(xor_problem):
+    """``target_ess_in_set``: a stage's target ESS is the finer one iff its population held a
+    particle in S before it (the previous stage's fraction in S)."""
+    method = cn.SMC(target_ess_in_set=0.8, min_fraction_in_set=0.6)
+    tree = cn.sample(xor_problem, method=method, num_samples=80, rng_key=jax.random.key(3), progress_bar=False)
+    stages = tree["smc_stages"].ds
+    beta = stages["beta"].values
+    capped = np.isclose(beta[:, 1:], method.max_beta_ratio * beta[:, :-1], rtol=1e-4)  # beta'/beta at its cap
+    ess, active = stages["ess"].values[:, 1:], stages["active"].values[:, 1:] & ~capped
+    reached = stages["fraction_in_set"].values[:, :-1] > 0
+    assert np.any(active & reached) and np.any(active & ~reached)  # both kinds of stage ran
+    np.testing.assert_allclose(ess[active & reached], 0.8, atol=0.02)
+    np.testing.assert_allclose(ess[active & ~reached], 0.5, atol=0.02)
+    assert tree.attrs["target_ess_in_set"] == 0.8 and tree.attrs["target_ess"] == 0.5
+    assert bool(tree.sample_stats["in_set"].all())
+    # None (the default) tempers at target_ess throughout, and says so
+    default = cn.sample(xor_problem, method=cn.SMC(min_fraction_in_set=0.6), num_samples=80,
+                        rng_key=jax.random.key(3), progress_bar=False)
+    d = default["smc_stages"].ds
+    free = d["active"].values[:, 1:] & ~np.isclose(d["beta"].values[:, 1:], 10 * d["beta"].values[:, :-1], rtol=1e-4)
+    np.testing.assert_allclose(d["ess"].values[:, 1:][free], 0.5, atol=0.02)
+    assert default.attrs["target_ess_in_set"] == 0.5
+
+
 def _xor_model(with_hidden_bias: bool):
     def model(X, y):
         w0 = numpyro.sample("w0", dist.Uniform(-3, 3).expand([2, 3]).to_event(2))
@@ -279,7 +303,8 @@ def test_smc_returns_the_populations_that_found_draws(xor_problem, tmp_path):
 
 
 def test_smc_rejects_bad_options(xor_problem):
-    for bad in (cn.SMC(target_ess=1.5), cn.SMC(max_moves=0), cn.SMC(max_beta_ratio=1.0), cn.SMC(num_particles=1)):
+    for bad in (cn.SMC(target_ess=1.5), cn.SMC(target_ess_in_set=1.0), cn.SMC(max_moves=0), cn.SMC(max_beta_ratio=1.0),
+                cn.SMC(num_particles=1)):
         with pytest.raises(ValueError):
             cn.sample(xor_problem, method=bad, num_samples=100, rng_key=jax.random.key(0), progress_bar=False)
     with pytest.raises(ValueError, match="mass"):
