@@ -13,7 +13,8 @@ For each key: ``cn.SMC(num_particles=N).start`` with the draws as before the fix
 and after each stage, the moves' acceptance and divergent moves, distinct ancestors and
 the whitened jump. ``--key-kind ladder`` takes the keys the ladder and ``smc_variants.py``
 use for ``smc`` (``method_key(seed, "smc")``); ``plain`` takes ``jax.random.key(seed)``,
-as ``volume_bias.py`` does.
+as ``volume_bias.py`` does; ``bounds`` the forward run's key of ``cn.bound_log_volume`` with
+``rng_key=jax.random.key(seed)``, as ``bounds.py --seed`` gives it (its teacher is the rung's).
 
     python benchmarks/prior_edge.py --rung teacher --num-particles 500 --key-kind ladder \\
         --seeds 0 1 2 3 4 --draws old --stages 3
@@ -43,6 +44,12 @@ from consistent_nets.samplers import population  # noqa: E402
 from methods import method_key  # noqa: E402
 
 FIELDS = ("acceptance", "num_divergent", "num_ancestors", "jump")
+#: each key kind's key for a seed (``bounds``: the first of the three ``cn.bound_log_volume`` splits)
+KEYS = {
+    "ladder": lambda seed: method_key(seed, "smc"),
+    "plain": jax.random.key,
+    "bounds": lambda seed: jax.random.split(jax.random.key(seed), 3)[0],
+}
 
 
 def non_finite(run) -> list[int]:
@@ -70,7 +77,7 @@ def main(argv=None):
     parser.add_argument("--num-particles", type=int, default=500)
     parser.add_argument("--populations", type=int, default=4)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--key-kind", choices=("ladder", "plain"), default="ladder")
+    parser.add_argument("--key-kind", choices=tuple(KEYS), default="ladder")
     parser.add_argument("--draws", choices=("old", "new"), default="old",
                         help="old: the prior draws before b82cffb (no redraw); new: the library's")
     parser.add_argument("--stages", type=int, default=3)
@@ -87,7 +94,7 @@ def main(argv=None):
     smc = cn.SMC(num_particles=args.num_particles)
     records = []
     for seed in args.seeds:
-        key = method_key(seed, "smc") if args.key_kind == "ladder" else jax.random.key(seed)
+        key = KEYS[args.key_kind](seed)
         records.append({"seed": seed, **trace(target, smc, key, args.populations, args.stages)})
         print(f"[prior_edge] seed {seed}: non-finite particles per population {records[-1]['non_finite'][0]}",
               file=sys.stderr, flush=True)

@@ -38,8 +38,8 @@ class SMC(Sampler):
         Relative ESS the next beta is chosen to reach, in (0, 1) (default 0.5).
     target_ess_in_set : float, optional
         ``target_ess`` once a population holds a particle in S (default ``None``: ``target_ess`` throughout).
-        Once S's regions separate, each reweighting moves the populations' mode weights apart: 0.9 passed 6 of
-        8 random-labels keys (1 of 8 at 0.5) for 1.8x the gradients; target_ess=0.9, 8 of 8 for 2.6x (BENCHMARKS.md).
+        Once S's regions separate, each reweighting moves the populations' mode weights apart: 0.9 passed 6 of 8
+        random-labels keys (1 of 8 at 0.5) for 1.8x the gradients, both failing teacher keys for 1.6x (BENCHMARKS.md).
     min_fraction_in_set, beta_max : float
         Stop tempering once this fraction of a population lies in S (default 0.25), or at this beta (1e8).
     max_beta_ratio : float
