@@ -88,6 +88,8 @@ FINAL_PHASE = job("final-phase-tiny", "final_phase.py", "--tiny", "--out", "{out
 VOLUME_ADAPTATION = job("volume-adaptation-tiny", "volume_adaptation.py", "--tiny", "--variant", "bhmn",
                         "--out", "{out}")
 LATENCY = job("latency-tiny", "latency.py", "--tiny", "--out", "{out}")
+#: -m slow only: a prototype's one-off comparison, smc_variants.py's harness with another sampler
+IN_SET_KERNEL = job("in-set-kernel-tiny", "in_set_kernel.py", "--tiny", "--out", "{out}")
 
 
 def load(path):
@@ -268,6 +270,19 @@ def test_trust_scripts_tiny(script, kind):
                 assert {len(path[k]) for k in ("step_size", "acceptance", "num_moves", "jump")} == {len(path["beta"])}
                 assert min(path["num_moves"]) >= 2 and min(path["step_size"]) > 0
                 assert np.all(np.diff(path["beta"]) > 0) and path["log_z"][-1] >= log_z - 1e-9
+
+
+@pytest.mark.slow
+@pytest.mark.background(IN_SET_KERNEL)
+def test_in_set_kernel_tiny_runs_the_prototype():
+    """The prototype behind BENCHMARKS.md's "A cheaper move after S" rows: smc_variants.py's
+    records, from the prototype's sampler (it says how many stages moved with the other kernel)."""
+    result = background.result(IN_SET_KERNEL).check(IN_SET_KERNEL)
+    (path,) = result.out.glob("*.json")
+    data = load(path)
+    assert data["kind"] == "smc-variants" and data["records"]
+    assert data["meta"]["command"].startswith("python benchmarks/in_set_kernel.py")
+    assert "stages moved with" in result.stderr
 
 
 @pytest.mark.parametrize(
