@@ -275,7 +275,7 @@ def test_trust_scripts_tiny(script, kind):
 @pytest.mark.slow
 @pytest.mark.background(IN_SET_KERNEL)
 def test_in_set_kernel_tiny_runs_the_prototype():
-    """The prototype behind BENCHMARKS.md's "A cheaper move after S" rows: smc_variants.py's
+    """The prototype behind BENCHMARKS.md's "After S: more moves…" rows: smc_variants.py's
     records, from the prototype's sampler (it says how many stages moved with the other kernel)."""
     result = background.result(IN_SET_KERNEL).check(IN_SET_KERNEL)
     (path,) = result.out.glob("*.json")
