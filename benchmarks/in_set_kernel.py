@@ -27,7 +27,6 @@ import numpy as np  # noqa: E402
 
 import consistent_nets as cn  # noqa: E402
 from consistent_nets.samplers.distributed import device_get  # noqa: E402
-from consistent_nets.samplers.smc_programs import move_masses  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -35,22 +34,16 @@ class InSetKernelSMC(cn.SMC):
     """``cn.SMC`` whose stages after S move with the final phase's kernel (see the module)."""
 
     def advance(self, run, stage):
-        p = run.programs
         fraction = np.asarray(device_get(jnp.mean(run.states.in_set, axis=1)))  # what reweight reads
         active = ~np.asarray(device_get(run.states.done))
         after_s = bool(np.all(fraction[active] > 0))
         run.stages_after_s = getattr(run, "stages_after_s", 0) + int(after_s)
-        r = p["reweight"](p["fold"](run.chain_keys, stage), run.states)
-        mass, used = move_masses(self, p["scale"], r.u, run.num_chains, run.mesh)
-        mutate = p["final_mutate"] if after_s else p["mutate"]
-        moved = mutate(r.move_key, r.u, r.beta, run.states.step_size, False, self.max_moves, self.jump_target, mass)
-        run.states, info = p["update"](run.states, r, moved)
-        info = device_get(info)
-        run.infos.append(info)
-        active = np.asarray(info.active)[:, None]
-        run.ancestors.append(np.where(active, np.asarray(device_get(r.ancestors)), np.arange(r.u.shape[1])))
-        run.schedule.append((info.beta, info.step_size, used, info.active))
-        return run, info
+        programs = run.programs  # the stage as cn.SMC runs it, with the final kernel's moves after S
+        run.programs = programs | {"mutate": programs["final_mutate"]} if after_s else programs
+        try:
+            return super().advance(run, stage)
+        finally:
+            run.programs = programs
 
     def _result(self, run, *args):
         result = super()._result(run, *args)

@@ -66,7 +66,7 @@ class SMC(Sampler):
         work where its trees all saturate, without the tree (1.6× faster per step on the benchmarks'
         teacher), but log volumes 0.3-0.6 nats below NUTS's there. ``"rhmc"``: HMC of a random length
         (uniform on ``1..2**max_tree_depth - 1``, shared by the population): cheaper per effective draw
-        than NUTS, but volumes low beyond their SE (the teacher: 0.3 nats). Both opt-in; see BENCHMARKS.md.
+        than NUTS, but volumes low beyond their SE (the teacher: 0.2 nats). Both opt-in; see BENCHMARKS.md.
     mass : {"other", "own"}
         Whose per-coordinate variance is a population's diagonal mass (default ``"other"``: population
         ``c`` moves with population ``c + 1``'s, cyclically; one population uses its own; ``attrs["mass"]``
