@@ -46,10 +46,9 @@ class InSetKernelSMC(cn.SMC):
             run.programs = programs
 
     def _result(self, run, *args):
-        result = super()._result(run, *args)
-        result.attrs["stages_with_final_kernel"] = n = getattr(run, "stages_after_s", 0)
+        n = getattr(run, "stages_after_s", 0)
         print(f"[in_set_kernel] {n} of {len(run.infos)} stages moved with {self.final_move}", file=sys.stderr)
-        return result
+        return super()._result(run, *args)
 
 
 if __name__ == "__main__":
