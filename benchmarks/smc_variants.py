@@ -1,6 +1,7 @@
 """Settings of ``cn.SMC`` against the defaults on one rung, over several keys.
 
-For each variant (a name and ``cn.SMC`` keyword arguments) and each key, one
+For each variant (a name and ``cn.SMC`` keyword arguments, where ``num_chains`` goes to
+``cn.sample``: the number of populations, default 4) and each key, one
 ``cn.sample`` of ``--num-samples`` draws with the ladder's ``smc`` key for that seed, then
 ``cn.diagnose`` without a reference (``rng_key = key(seed + 1)``, as ``ladder.py --seed``
 does). A record: rows, effective draws (``tree.attrs["ess"]``, and ArviZ's bulk ESS of the
@@ -46,18 +47,19 @@ def variant(text: str) -> tuple[str, dict]:
         raise argparse.ArgumentTypeError(f"--variant {text!r}: expected NAME={{...}}")
     try:
         parsed = json.loads(kwargs)
-        cn.SMC(**parsed).validate()
+        cn.SMC(**{k: v for k, v in parsed.items() if k != "num_chains"}).validate()
     except (json.JSONDecodeError, TypeError, ValueError) as err:
         raise argparse.ArgumentTypeError(f"--variant {text!r}: {err}") from err
     return name, parsed
 
 
 def run_one(problem, name, kwargs, seed, num_samples):
+    settings = {k: v for k, v in kwargs.items() if k != "num_chains"}  # num_chains goes to cn.sample
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        tree = cn.sample(problem, method=cn.SMC(**kwargs), num_samples=num_samples,
-                         rng_key=method_key(seed, "smc"), progress_bar=False)
+        tree = cn.sample(problem, method=cn.SMC(**settings), num_samples=num_samples,
+                         num_chains=kwargs.get("num_chains", 4), rng_key=method_key(seed, "smc"), progress_bar=False)
     seconds = time.perf_counter() - start
     report = cn.diagnose(tree, problem, rng_key=jax.random.key(seed + 1))
     a = tree.attrs

@@ -74,6 +74,7 @@ TRUST_KINDS = {
     "bounds.py": "bounds",
     "smc_variants.py": "smc-variants",
     "prior_edge.py": "prior-edge",
+    "ess_noise.py": "ess-noise",
 }
 #: run with -m slow only (the suite's time on two cores): the variants' one-off comparison
 SLOW_TRUST = {"smc_variants.py"}
@@ -258,6 +259,13 @@ def test_trust_scripts_tiny(script, kind):
             assert r["failing"] == [n for n, c in r["checks"].items() if c["passed"] is False]
             assert all(set(c) == {"statistic", "p_value", "threshold", "passed"} for c in r["checks"].values())
             assert r["checks"]["ess"]["threshold"] == min(400, r["rows"] / 4)
+    if kind == "ess-noise":  # exact draws as agreeing populations: never more than the truth, never deflated below 1
+        assert {(r["num_chains"], r["copies"]) for r in data["records"]} == {(2, 1), (4, 1), (2, 2), (4, 2)}
+        for r in data["records"]:
+            assert r["true_ess"] == r["num_samples"] // r["copies"] and len(r["ess"]) == r["replicates"] == 3
+            assert min(r["inflation"]) >= 1.0 and 1.0 <= max(r["ess"]) <= 1.1 * r["true_ess"]
+            assert r["ess_quantiles_5_25_50_75_95"] == sorted(r["ess_quantiles_5_25_50_75_95"])
+            assert 0.0 <= r["fraction_under_threshold"] <= 1.0 and r["threshold"] == min(400, r["num_samples"] / 4)
     if kind == "prior-edge":  # per population, before and after each stage; the draws before the fix
         (r,) = data["records"]
         assert data["meta"]["draws"] == "old" and len(r["non_finite"]) == len(r["acceptance"]) + 1 == 2
