@@ -91,6 +91,8 @@ VOLUME_ADAPTATION = job("volume-adaptation-tiny", "volume_adaptation.py", "--tin
 LATENCY = job("latency-tiny", "latency.py", "--tiny", "--out", "{out}")
 #: -m slow only: a prototype's one-off comparison, smc_variants.py's harness with another sampler
 IN_SET_KERNEL = job("in-set-kernel-tiny", "in_set_kernel.py", "--tiny", "--out", "{out}")
+#: -m slow only: another prototype on the same harness (a dense inverse mass)
+DENSE_MASS = job("dense-mass-tiny", "dense_mass.py", "--tiny", "--shrink", "0.2", "--out", "{out}")
 
 
 def load(path):
@@ -291,6 +293,20 @@ def test_in_set_kernel_tiny_runs_the_prototype():
     assert data["kind"] == "smc-variants" and data["records"]
     assert data["meta"]["command"].startswith("python benchmarks/in_set_kernel.py")
     assert "stages moved with" in result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.background(DENSE_MASS)
+def test_dense_mass_tiny_runs_the_prototype():
+    """The prototype behind BENCHMARKS.md's dense-mass row: smc_variants.py's records, its
+    own command (with the shrinkage it ran at) and every variant's run with the dense mass."""
+    result = background.result(DENSE_MASS).check(DENSE_MASS)
+    (path,) = result.out.glob("*.json")
+    data = load(path)
+    assert data["kind"] == "smc-variants" and len(data["records"]) == 2
+    assert data["meta"]["command"].startswith("python benchmarks/dense_mass.py --tiny --shrink 0.2")
+    assert "dense inverse mass, shrink 0.2" in result.stderr
+    assert all(r["ess"] > 0 and np.isfinite(r["log_volume"]) for r in data["records"])
 
 
 @pytest.mark.parametrize(

@@ -100,7 +100,8 @@ def nuts_moves(
         return chunked_vmap(fn, xs, batch)
 
     states = each(lambda x: blackjax.nuts.init(x, logdensity_fn), u)
-    scale = jnp.sqrt(inverse_mass_matrix)
+    # the jump's units: per-coordinate standard deviations (a dense inverse mass: its diagonal)
+    scale = jnp.sqrt(inverse_mass_matrix if inverse_mass_matrix.ndim == 1 else jnp.diagonal(inverse_mass_matrix))
     restrict_to_set = jnp.asarray(restrict_to_set, dtype=bool)
 
     def executed(steps):
