@@ -62,3 +62,26 @@ def test_restricted_moves_never_leave_the_set():
     )(u)
     assert np.all(np.asarray(moved)[:, 0] > 0)
     assert int(info.num_rejected_outside) > 0  # some proposals did try to leave
+
+
+@pytest.mark.parametrize("kernel", ["nuts", "rhmc"])
+def test_a_dense_inverse_mass_moves_as_its_diagonal_does(kernel):
+    """A dense inverse mass that is diagonal moves the particles as that diagonal does, and
+    the jump (in the mass's per-coordinate standard deviations) reads its diagonal: same
+    positions, step size, jump and move count (the jump target decides how many moves)."""
+    u = jax.random.normal(jax.random.key(0), (50, 3)) * np.array([0.5, 1.0, 2.0])
+    var = jax.numpy.array([0.25, 1.0, 4.0])
+
+    def run(mass):
+        return jax.jit(
+            lambda u: nuts_moves(
+                jax.random.key(1), u, lambda x: -0.5 * jax.numpy.sum(x**2 / var), lambda x: True, 0.5, mass,
+                min_moves=1, max_moves=6, jump_target=0.8, max_num_doublings=4, target_accept=0.8, kernel=kernel,
+            )
+        )(u)
+
+    diag, dense = run(var), run(jax.numpy.diag(var))
+    np.testing.assert_allclose(np.asarray(dense[0]), np.asarray(diag[0]), rtol=1e-4, atol=1e-5)
+    assert float(dense[1]) == pytest.approx(float(diag[1]), rel=1e-5)
+    assert np.isfinite(float(dense[2].jump)) and float(dense[2].jump) == pytest.approx(float(diag[2].jump), rel=1e-4)
+    assert int(dense[2].num_moves) == int(diag[2].num_moves)
