@@ -40,8 +40,9 @@ from consistent_nets.samplers.effective import effective_draws  # noqa: E402
 
 def exact_features(problem, num_draws: int, seed: int) -> np.ndarray:
     """``(draws, feature)`` function-space features of ``num_draws`` exact rejection draws."""
-    tree = cn.sample(problem, method=cn.Rejection(max_draws=2**27, max_seconds=None), num_samples=num_draws, num_chains=1,
-                     rng_key=jax.random.key(seed), progress_bar=False)
+    method = cn.Rejection(max_draws=2**27, max_seconds=None)
+    tree = cn.sample(problem, method=method, num_samples=num_draws, num_chains=1, rng_key=jax.random.key(seed),
+                     progress_bar=False)
     in_set = np.asarray(tree["sample_stats"]["in_set"].values).reshape(-1)
     if in_set.sum() < num_draws:
         raise RuntimeError(f"rejection returned {int(in_set.sum())} draws in S of {num_draws}: raise its budget")
@@ -82,7 +83,7 @@ def main(argv=None):
     parser.add_argument("--rung", choices=list(RUNGS), default="xor", help="a rung rejection can sample (xor)")
     parser.add_argument("--num-samples", type=int, default=2000, help="rows per replicate")
     parser.add_argument("--num-chains", type=int, nargs="+", default=[4, 8])
-    parser.add_argument("--copies", type=int, nargs="+", default=[1, 4], help="siblings per exact draw")
+    parser.add_argument("--copies", type=int, nargs="+", default=[1, 5], help="siblings per exact draw")
     parser.add_argument("--replicates", type=int, default=40)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tiny", action="store_true", help="tiny sizes: checks the script, not numbers")
