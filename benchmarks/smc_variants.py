@@ -40,6 +40,11 @@ from methods import effective_draws_record, method_key  # noqa: E402
 TINY = {"num_samples": 40, "variants": {"default": {}, "particles40": {"num_particles": 40}}}
 
 
+def smc_settings(kwargs: dict) -> dict:
+    """A variant's ``cn.SMC`` keywords: all but ``num_chains``, which goes to ``cn.sample``."""
+    return {k: v for k, v in kwargs.items() if k != "num_chains"}
+
+
 def variant(text: str) -> tuple[str, dict]:
     """``NAME=JSON`` (keyword arguments of ``cn.SMC``) as ``(name, kwargs)``."""
     name, sep, kwargs = text.partition("=")
@@ -47,18 +52,17 @@ def variant(text: str) -> tuple[str, dict]:
         raise argparse.ArgumentTypeError(f"--variant {text!r}: expected NAME={{...}}")
     try:
         parsed = json.loads(kwargs)
-        cn.SMC(**{k: v for k, v in parsed.items() if k != "num_chains"}).validate()
+        cn.SMC(**smc_settings(parsed)).validate()
     except (json.JSONDecodeError, TypeError, ValueError) as err:
         raise argparse.ArgumentTypeError(f"--variant {text!r}: {err}") from err
     return name, parsed
 
 
 def run_one(problem, name, kwargs, seed, num_samples):
-    settings = {k: v for k, v in kwargs.items() if k != "num_chains"}  # num_chains goes to cn.sample
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        tree = cn.sample(problem, method=cn.SMC(**settings), num_samples=num_samples,
+        tree = cn.sample(problem, method=cn.SMC(**smc_settings(kwargs)), num_samples=num_samples,
                          num_chains=kwargs.get("num_chains", 4), rng_key=method_key(seed, "smc"), progress_bar=False)
     seconds = time.perf_counter() - start
     report = cn.diagnose(tree, problem, rng_key=jax.random.key(seed + 1))
