@@ -13,6 +13,9 @@ against ``1/N`` extrapolates to ``N = ∞``; BENCHMARKS.md compares each default
 estimate with it.
 
     python benchmarks/volume_bias.py --rung random-labels --sizes 250 500 1000 2000 4000 --populations 8
+    python benchmarks/volume_bias.py --rung xor --sizes 500 --populations 64 --smc '{"kernel": "rhmc"}'
+
+``--smc`` passes other ``cn.SMC`` settings (a kernel's volume against an exact value).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import os
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
 
 import argparse  # noqa: E402
+import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
@@ -38,10 +42,11 @@ from benchmarks.rungs import RUNGS, get_rung  # noqa: E402
 from consistent_nets.samplers.population import log_volume_from_chains  # noqa: E402
 
 
-def smc_populations(problem, size, populations, key):
+def smc_populations(problem, size, populations, key, settings=None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        tree = cn.sample(problem, method=cn.SMC(num_particles=size), num_samples=size * populations,
+        method = cn.SMC(**(settings or {}), num_particles=size)
+        tree = cn.sample(problem, method=method, num_samples=size * populations,
                          num_chains=populations, rng_key=key, progress_bar=False)
     stages = tree["smc_stages"]
     per_population = stages["log_volume"].values
@@ -63,12 +68,24 @@ def stage_paths(stages):
     return paths
 
 
-def peer_populations(problem, size, populations, key):
+def peer_populations(problem, size, populations, key, settings=None):
     from benchmarks.peers.blackjax_smc import TUNED, run_blackjax_smc
 
     settings = TUNED.__class__(**{**TUNED.__dict__, "num_particles": size})
     _, stats = run_blackjax_smc(problem, key, settings, num_runs=populations)
     return np.asarray(stats["log_volume_per_run"]), int(stats["grad_evals"]), float("nan"), None, None
+
+
+def smc_settings(text: str) -> dict:
+    """``--smc``: ``cn.SMC`` keyword arguments as JSON, checked before anything compiles."""
+    try:
+        settings = json.loads(text)
+        if not isinstance(settings, dict) or "num_particles" in settings:
+            raise ValueError("expected a JSON object without num_particles (that is --sizes)")
+        cn.SMC(**settings).validate()
+    except (json.JSONDecodeError, TypeError, ValueError) as err:
+        raise argparse.ArgumentTypeError(f"--smc {text!r}: {err}") from err
+    return settings
 
 
 def main(argv=None):
@@ -78,9 +95,13 @@ def main(argv=None):
     parser.add_argument("--sizes", type=int, nargs="+", default=[250, 500, 1000, 2000, 4000])
     parser.add_argument("--populations", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--smc", type=smc_settings, default={},
+                        help="cn.SMC keyword arguments as JSON (not num_particles), e.g. '{\"kernel\": \"rhmc\"}'")
     parser.add_argument("--tiny", action="store_true")
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
+    if args.smc and args.method != "smc":
+        parser.error("--smc applies to --method smc only")
     if args.tiny:
         args.rung, args.sizes, args.populations = "xor", [16, 32], 2
     problem = get_rung(args.rung).build()
@@ -88,11 +109,12 @@ def main(argv=None):
     records = []
     for i, size in enumerate(args.sizes):
         start = time.perf_counter()
-        log_z, grads, ess, mass, paths = run(problem, size, args.populations, jax.random.key(args.seed + i))
+        log_z, grads, ess, mass, paths = run(problem, size, args.populations, jax.random.key(args.seed + i), args.smc)
         finite = log_z[np.isfinite(log_z)]
         pooled, pooled_se = log_volume_from_chains(log_z)
         records.append({
             "rung": args.rung, "method": args.method, "num_particles": size, "populations": args.populations,
+            "smc_settings": args.smc,
             "log_volume_per_population": log_z.tolist(),
             "populations_without_draws": int(np.sum(~np.isfinite(log_z))),
             "mean": float(np.mean(finite)), "sd": float(np.std(finite, ddof=1)) if finite.size > 1 else None,

@@ -274,7 +274,7 @@ def test_trust_scripts_tiny(script, kind):
         assert all(len(v) == 4 for v in r["non_finite"]) and all(len(v) == 4 for v in r["num_ancestors"])
     if kind == "volume-bias":  # each population's path through its stages (and its moves), ending where its estimate is
         for r in data["records"]:
-            assert len(r["stages"]) == r["populations"]
+            assert r["smc_settings"] == {} and len(r["stages"]) == r["populations"]
             for path, log_z in zip(r["stages"], r["log_volume_per_population"]):
                 assert len(path["beta"]) == len(path["fraction_in_set"]) == len(path["log_z"]) >= 1
                 assert {len(path[k]) for k in ("step_size", "acceptance", "num_moves", "jump")} == {len(path["beta"])}
@@ -310,7 +310,8 @@ def test_dense_mass_tiny_runs_the_prototype():
 
 
 @pytest.mark.parametrize(
-    ("script", "flag"), [("default_pipeline.py", "--smc"), ("smc_variants.py", "--variant")]
+    ("script", "flag"),
+    [("default_pipeline.py", "--smc"), ("smc_variants.py", "--variant"), ("volume_bias.py", "--smc")],
 )
 def test_smc_options_are_checked_before_anything_runs(script, flag):
     """A misspelt or out-of-range ``cn.SMC`` option is a usage error naming it, not a traceback
