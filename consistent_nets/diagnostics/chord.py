@@ -29,8 +29,17 @@ next to the boundary of S, so their ``U`` piles up at 0 and 1. By the data-proce
 inequality the Kolmogorov distance between the law of ``U`` and Uniform(0, 1) is a lower
 bound on the total-variation distance between the draws' law and uniform on S.
 
-A draw on a face of the box (the SGD heuristic clips to it; in unconstrained space an
-infinite coordinate) has a chord of zero length and counts as position 0. The component
+A coordinate *on* a face of the box is how a float rounds one that lies within a float
+step of it: NumPyro's logistic map from unconstrained space saturates about 17 units out,
+an event of probability about 1e-7 per coordinate under uniform on S, so a sample of a
+few million coordinates (the teacher rung's 2000 draws of 1441 weights) holds one now and
+then. Read at face value its chord would have zero length and position exactly 0, which
+the uniformity test takes as impossible (p ~ 1e-14 from a single draw). In weight space
+such a coordinate is moved one float step inside the box, where its chord has the small
+positive position an exact draw that close to the face has; the check's detail counts
+these draws. The SGD heuristic's draws clipped to a face get such small positions too,
+and still pile up at 0 and 1. In unconstrained space (a model's sites) a coordinate on
+the edge of its support is infinite and counts as position 0. The component
 ends are found by stepping out on ``num_grid`` points to the end of the line's range,
 then bisecting: gaps in S narrower than one grid step are not seen, an approximation
 controlled by ``num_grid``.
@@ -149,6 +158,10 @@ def _positions_fn(net, constraint, prior, num_grid: int, num_bisect: int, batch:
     fractions = jnp.arange(1, num_grid + 1, dtype=jnp.float32) / num_grid
 
     def positions(flat, d, X, y):
+        if isinstance(prior, BoxPrior):  # a face is a rounding of a point a float step inside
+            inner = jnp.nextafter(jnp.asarray(prior.a, flat.dtype), jnp.zeros((), flat.dtype))
+            flat = jnp.clip(flat, -inner, inner)
+
         def one(args):
             v, direction = args
             lo, hi, cdf = _line_range(prior, v, direction)
@@ -162,8 +175,8 @@ def _positions_fn(net, constraint, prior, num_grid: int, num_bisect: int, batch:
             u = (cdf(jnp.zeros_like(a)) - f_a) / (f_b - f_a)
             # ``v`` itself counts as in S (the membership check tests that separately): a
             # draw on the boundary up to rounding must count, not be dropped. A chord of
-            # zero prior mass (the draw on a face of the box, probability 0 for an exact
-            # sample) is position 0: at the boundary.
+            # zero prior mass (both ends found at the draw, up to rounding) is position 0:
+            # at the boundary.
             return jnp.where(f_b > f_a, u, 0.0)
 
         return jax.lax.map(one, (flat, d), batch_size=batch)
@@ -232,4 +245,16 @@ def chord_check(source, params: dict, rng_key, num_grid: int = 256) -> tuple[Che
     ks = float(stats.kstest(u, "uniform").statistic)
     space = "weight space" if isinstance(source, Problem) else "unconstrained space"
     detail = f"Kolmogorov distance of {u.size} chord positions ({space}) to Uniform(0, 1)"
+    on_face = _draws_on_a_face(source, params)
+    if on_face:
+        detail += f"; {on_face} draw(s) with a weight on a face of the box, read one float step inside"
     return CheckResult("chord", ks, p_value, float("nan"), True, NULL, detail), u
+
+
+def _draws_on_a_face(source, params: dict) -> int:
+    """Draws with a weight exactly on a face of a ``Problem``'s box (see the module's notes)."""
+    if not (isinstance(source, Problem) and isinstance(source.prior, BoxPrior)):
+        return 0
+    on = [np.abs(np.asarray(params[k])).reshape(np.shape(params[k])[0], -1).max(axis=1) >= source.prior.a
+          for k in source.net.param_shapes]
+    return int(np.sum(np.any(on, axis=0)))
