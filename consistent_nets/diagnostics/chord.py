@@ -30,17 +30,19 @@ inequality the Kolmogorov distance between the law of ``U`` and Uniform(0, 1) is
 bound on the total-variation distance between the draws' law and uniform on S.
 
 A coordinate *on* a face of the box is how a float rounds one that lies within a float
-step of it: NumPyro's logistic map from unconstrained space saturates about 17 units out,
-an event of probability about 1e-7 per coordinate under uniform on S, so a sample of a
-few million coordinates (the teacher rung's 2000 draws of 1441 weights) holds one now and
-then. Read at face value its chord would have zero length and position exactly 0, which
-the uniformity test takes as impossible (p ~ 1e-14 from a single draw). In weight space
-such a coordinate is moved one float step inside the box, where its chord has the small
-positive position an exact draw that close to the face has; the check's detail counts
-these draws. The SGD heuristic's draws clipped to a face get such small positions too,
-and still pile up at 0 and 1. In unconstrained space (a model's sites) a coordinate on
-the edge of its support is infinite and counts as position 0. The component
-ends are found by stepping out on ``num_grid`` points to the end of the line's range,
+step of it: NumPyro's logistic map from unconstrained space rounds onto the face from
+about 18 units out, a few times in 1e8 per coordinate under a uniform prior, so a sample
+of a few million coordinates (the teacher rung's 2000 draws of 1441 weights) holds one
+now and then (a hidden unit's sign flip carries it to the opposite face). Read at face
+value its chord would have zero length and position exactly 0, which the uniformity test
+takes as impossible (p ~ 1e-14 from a single draw). In weight space such a coordinate is
+moved one float step inside the box, where its chord has the small positive position an
+exact draw that close to the face has; the check's detail counts these draws. The SGD
+heuristic's draws clipped to a face get such small positions too, and still pile up at 0
+and 1. In unconstrained space (a model's sites) a coordinate on the edge of its support
+is infinite and counts as position 0.
+
+The component ends are found by stepping out on ``num_grid`` points to the end of the line's range,
 then bisecting: gaps in S narrower than one grid step are not seen, an approximation
 controlled by ``num_grid``.
 """

@@ -60,10 +60,11 @@ def test_chord_of_a_problem_agrees_in_both_spaces(xor_problem, exact):
 
 def test_a_weight_on_a_face_of_the_box_is_read_one_float_step_inside(xor_problem, exact):
     """A float rounds a weight within a float step of the box's face onto it (NumPyro's
-    logistic map saturates about 17 units out: on the teacher rung's 2000 draws of 1441
-    weights this happens now and then for exact samplers). Read as a chord of zero length,
-    that one draw's position 0 failed the check at p ~ 1e-14; one float step inside, its
-    position is small and positive, as an exact draw that close to the face has."""
+    logistic map rounds onto the face from about 18 units out: on the teacher rung's 2000
+    draws of 1441 weights this happens now and then for exact samplers). Read as a chord of
+    zero length, that one draw's position 0 failed the check at p ~ 1e-14; one float step
+    inside, its position is small and positive, as an exact draw that close to the face
+    has."""
     params = {k: np.array(v[:800]) for k, v in exact[0].items()}
     net, a = xor_problem.net, xor_problem.prior.a
     # the draw with the weight closest to a face, moved onto it (it stays in S)
