@@ -42,9 +42,9 @@ heuristic's draws clipped to a face get such small positions too, and still pile
 and 1. In unconstrained space (a model's sites) a coordinate on the edge of its support
 is infinite and counts as position 0.
 
-The component ends are found by stepping out on ``num_grid`` points to the end of the line's range,
-then bisecting: gaps in S narrower than one grid step are not seen, an approximation
-controlled by ``num_grid``.
+The component ends are found by stepping out on ``num_grid`` points to the end of the
+line's range, then bisecting: gaps in S narrower than one grid step are not seen, an
+approximation controlled by ``num_grid``.
 """
 
 from __future__ import annotations
