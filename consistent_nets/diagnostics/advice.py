@@ -26,8 +26,8 @@ _FINER = (
     "populations' mode weights apart once S's regions have separated, and on the random-labels rung "
     "0.9 made them agree and the report pass on 8 of 8 keys (1 of 8 at 0.5), with 1.6x the effective "
     "draws at 2.6x the gradients (cn.SMC(target_ess_in_set=0.9), finer only once a population reached S: "
-    "6 of 8 at 1.8x; the teacher rung's two failing keys passed with it at 1.6x, and all five keys with "
-    "kernel='rhmc' added at 0.9x, its volumes about 0.3 nats lower); more particles "
+    "6 of 8 at 1.8x; the teacher rung's two failing keys passed with it at 1.6x, and 9 of its 10 keys with "
+    "kernel='rhmc' added, at 0.9x); more particles "
     "(num_particles={more}) raise the effective draws but not the agreement, and more or longer moves "
     "did neither"
 )
