@@ -161,8 +161,9 @@ def _positions_fn(net, constraint, prior, num_grid: int, num_bisect: int, batch:
 
     def positions(flat, d, X, y):
         if isinstance(prior, BoxPrior):  # a face is a rounding of a point a float step inside
-            inner = jnp.nextafter(jnp.asarray(prior.a, flat.dtype), jnp.zeros((), flat.dtype))
-            flat = jnp.clip(flat, -inner, inner)
+            face = jnp.asarray(prior.a, flat.dtype)
+            inner = jnp.nextafter(face, jnp.zeros((), flat.dtype))
+            flat = jnp.where(jnp.abs(flat) == face, jnp.sign(flat) * inner, flat)  # only on a face
 
         def one(args):
             v, direction = args
@@ -257,6 +258,8 @@ def _draws_on_a_face(source, params: dict) -> int:
     """Draws with a weight exactly on a face of a ``Problem``'s box (see the module's notes)."""
     if not (isinstance(source, Problem) and isinstance(source.prior, BoxPrior)):
         return 0
-    on = [np.abs(np.asarray(params[k])).reshape(np.shape(params[k])[0], -1).max(axis=1) >= source.prior.a
-          for k in source.net.param_shapes]
+    on = []
+    for k in source.net.param_shapes:
+        v = np.abs(np.asarray(params[k]))
+        on.append(np.any(v.reshape(v.shape[0], -1) == np.asarray(source.prior.a, v.dtype), axis=1))
     return int(np.sum(np.any(on, axis=0)))
