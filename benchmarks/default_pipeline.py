@@ -21,7 +21,6 @@ import os
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
@@ -33,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import jax  # noqa: E402
 
 import consistent_nets as cn  # noqa: E402
-from benchmarks.harness import machine_info, save_results  # noqa: E402
+from benchmarks.harness import machine_info, save_results, smc_keywords  # noqa: E402
 from benchmarks.rungs import get_rung  # noqa: E402
 
 
@@ -45,12 +44,7 @@ def relu3():
 
 def smc_options(text: str) -> dict:
     """``--smc``'s JSON, checked by building ``cn.SMC`` from it (before any key runs)."""
-    try:
-        options = json.loads(text)
-        cn.SMC(**options).validate()
-    except (json.JSONDecodeError, TypeError, ValueError) as err:
-        raise argparse.ArgumentTypeError(f"--smc {text!r}: {err}") from err
-    return options
+    return smc_keywords(text, f"--smc {text!r}")
 
 
 CASES = {"xor": lambda: get_rung("xor").build(), "relu3": relu3, "moons": lambda: get_rung("moons").build()}

@@ -244,6 +244,28 @@ def machine_info() -> dict:
     return info
 
 
+def smc_keywords(text: str, label: str, *, elsewhere=(), refused: Mapping[str, str] | None = None) -> dict:
+    """``cn.SMC`` keyword arguments given as JSON on a command line, checked by building
+    ``cn.SMC`` from them before anything compiles; a bad one is an ``argparse`` type error
+    (a usage error naming ``label``). Keys in ``elsewhere`` go to another call (kept, not
+    checked here); a key of ``refused`` is an error saying which option sets it instead."""
+    import argparse
+
+    import consistent_nets as cn
+
+    try:
+        keywords = json.loads(text)
+        if not isinstance(keywords, dict):
+            raise ValueError("expected a JSON object")
+        for key, option in (refused or {}).items():
+            if key in keywords:
+                raise ValueError(f"{key} is set by {option}")
+        cn.SMC(**{k: v for k, v in keywords.items() if k not in elsewhere}).validate()
+    except (json.JSONDecodeError, TypeError, ValueError) as err:
+        raise argparse.ArgumentTypeError(f"{label}: {err}") from err
+    return keywords
+
+
 def clean(value):
     """JSON-safe copy: numpy scalars to Python, NaN/inf to None."""
     if isinstance(value, Mapping):

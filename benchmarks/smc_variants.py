@@ -21,7 +21,6 @@ import os
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
@@ -33,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import jax  # noqa: E402
 
 import consistent_nets as cn  # noqa: E402
-from benchmarks.harness import machine_info, save_results  # noqa: E402
+from benchmarks.harness import machine_info, save_results, smc_keywords  # noqa: E402
 from benchmarks.rungs import RUNGS, get_rung  # noqa: E402
 from methods import effective_draws_record, method_key  # noqa: E402
 
@@ -50,12 +49,7 @@ def variant(text: str) -> tuple[str, dict]:
     name, sep, kwargs = text.partition("=")
     if not sep or not name:
         raise argparse.ArgumentTypeError(f"--variant {text!r}: expected NAME={{...}}")
-    try:
-        parsed = json.loads(kwargs)
-        cn.SMC(**smc_settings(parsed)).validate()
-    except (json.JSONDecodeError, TypeError, ValueError) as err:
-        raise argparse.ArgumentTypeError(f"--variant {text!r}: {err}") from err
-    return name, parsed
+    return name, smc_keywords(kwargs, f"--variant {text!r}", elsewhere=("num_chains",))
 
 
 def run_one(problem, name, kwargs, seed, num_samples):

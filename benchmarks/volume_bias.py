@@ -25,7 +25,6 @@ import os
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
@@ -37,7 +36,7 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
 import consistent_nets as cn  # noqa: E402
-from benchmarks.harness import machine_info, save_results  # noqa: E402
+from benchmarks.harness import machine_info, save_results, smc_keywords  # noqa: E402
 from benchmarks.rungs import RUNGS, get_rung  # noqa: E402
 from consistent_nets.samplers.population import log_volume_from_chains  # noqa: E402
 
@@ -78,14 +77,7 @@ def peer_populations(problem, size, populations, key, settings=None):
 
 def smc_settings(text: str) -> dict:
     """``--smc``: ``cn.SMC`` keyword arguments as JSON, checked before anything compiles."""
-    try:
-        settings = json.loads(text)
-        if not isinstance(settings, dict) or "num_particles" in settings:
-            raise ValueError("expected a JSON object without num_particles (that is --sizes)")
-        cn.SMC(**settings).validate()
-    except (json.JSONDecodeError, TypeError, ValueError) as err:
-        raise argparse.ArgumentTypeError(f"--smc {text!r}: {err}") from err
-    return settings
+    return smc_keywords(text, f"--smc {text!r}", refused={"num_particles": "--sizes"})
 
 
 def main(argv=None):
