@@ -39,8 +39,12 @@ takes as impossible (p ~ 1e-14 from a single draw). In weight space such a coord
 moved one float step inside the box, where its chord has the small positive position an
 exact draw that close to the face has; the check's detail counts these draws. The SGD
 heuristic's draws clipped to a face get such small positions too, and still pile up at 0
-and 1. In unconstrained space (a model's sites) a coordinate on the edge of its support
-is infinite and counts as position 0.
+and 1. In unconstrained space (a model's sites) the same rounding puts a value on the edge
+of its support, where its unconstrained coordinate is infinite: such a value is moved the
+fewest float steps (at most 8) toward the support's centre (the site's transform at 0)
+that give a finite coordinate, and the detail counts these draws too. Only an infinite
+coordinate is moved: a value outside the support (a NaN coordinate, a sampler's bug) is
+not pulled in, and counts as position 0, as does one still on the edge after 8 steps.
 
 The component ends are found by stepping out on ``num_grid`` points to the end of the
 line's range, then bisecting: gaps in S narrower than one grid step are not seen, an
@@ -57,6 +61,7 @@ import numpy as np
 from arviz_stats.base import array_stats
 from jax.flatten_util import ravel_pytree
 from jax.scipy.special import logsumexp, ndtr
+from numpyro.infer.util import transform_fn
 from scipy import stats
 
 from .._priors import BoxPrior, NormalPrior
@@ -146,10 +151,39 @@ def chord_positions(source, params: dict, rng_key, num_grid: int = 256, num_bise
         d = _directions(rng_key, *flat.shape, flat.dtype)
         return np.asarray(run(flat, d, source.X, source.y), dtype=np.float64)
     target = source
-    u = jax.jit(jax.vmap(target.unconstrain))({k: jnp.asarray(params[k]) for k in target.site_shapes})
+    inside, _ = _off_the_edges(target, params)
+    u = jax.jit(jax.vmap(target.unconstrain))(inside)
     d = _directions(rng_key, *u.shape, u.dtype)
     run = jax.jit(_unconstrained_positions(target, num_grid, num_bisect))
     return np.asarray(run(u, d), dtype=np.float64)
+
+
+def _off_the_edges(target, params: dict, max_steps: int = 8) -> tuple[dict, int]:
+    """A model's draws with a value on the edge of its support (an infinite unconstrained
+    coordinate), moved float steps toward the support's centre until it is finite (see the
+    module's notes); and how many draws were moved."""
+    params = {k: np.asarray(params[k]) for k in target.site_shapes}
+    invert = jax.jit(jax.vmap(lambda p: transform_fn(target.transforms, p, invert=True)))
+    z = {k: np.asarray(v) for k, v in invert(params).items()}
+    if not any(np.isinf(v).any() for v in z.values()):
+        return params, 0
+    moved = np.zeros(next(iter(params.values())).shape[0], dtype=bool)
+    centre = transform_fn(target.transforms, {k: jnp.zeros_like(v[0]) for k, v in z.items()})
+    for _ in range(max_steps):
+        edge = {k: np.isinf(v) for k, v in z.items()}
+        if not any(e.any() for e in edge.values()):
+            break
+        for k, e in edge.items():
+            w = params[k]
+            # an elementwise transform: the edge's own coordinates; else the draw's whole site
+            at = e if e.shape == w.shape else np.broadcast_to(
+                e.reshape(e.shape[0], -1).any(axis=1).reshape((-1,) + (1,) * (w.ndim - 1)), w.shape)
+            if at.any():
+                toward = np.broadcast_to(np.asarray(centre[k], w.dtype), w.shape)
+                params[k] = np.where(at, np.nextafter(w, toward), w)
+                moved |= at.reshape(at.shape[0], -1).any(axis=1)
+        z = {k: np.asarray(v) for k, v in invert(params).items()}
+    return params, int(moved.sum())
 
 
 @functools.lru_cache(maxsize=16)
@@ -248,9 +282,15 @@ def chord_check(source, params: dict, rng_key, num_grid: int = 256) -> tuple[Che
     ks = float(stats.kstest(u, "uniform").statistic)
     space = "weight space" if isinstance(source, Problem) else "unconstrained space"
     detail = f"Kolmogorov distance of {u.size} chord positions ({space}) to Uniform(0, 1)"
-    on_face = _draws_on_a_face(source, params)
-    if on_face:
-        detail += f"; {on_face} draw(s) with a weight on a face of the box, read one float step inside"
+    if isinstance(source, Problem):
+        on_face = _draws_on_a_face(source, params)
+        if on_face:
+            detail += f"; {on_face} draw(s) with a weight on a face of the box, read one float step inside"
+    else:
+        on_edge = _off_the_edges(source, params)[1]
+        if on_edge:
+            detail += (f"; {on_edge} draw(s) with a value on the edge of its support, read the fewest "
+                       "float steps inside that give a finite unconstrained coordinate")
     return CheckResult("chord", ks, p_value, float("nan"), True, NULL, detail), u
 
 
