@@ -40,6 +40,12 @@ class SMC(Sampler):
         ``target_ess`` once a population holds a particle in S (default ``None``: ``target_ess`` throughout).
         Once S's regions separate, each reweighting moves the populations' mode weights apart: 0.9 passed 6 of 8
         random-labels keys (1 of 8 at 0.5) for 1.8x the gradients, both failing teacher keys for 1.6x (BENCHMARKS.md).
+    target_ess_stalled : float, optional
+        ``target_ess`` (never coarser than the one before) once a population holds a particle in S and a
+        stage's moves ran to ``max_moves`` short of ``jump_target`` (default 0.9; ``None``: no such switch). Where
+        the moves stall in S, S's regions have separated and each coarse reweighting drifts the populations'
+        mode weights apart; where they do not (XOR, moons, digits) the run is unchanged (BENCHMARKS.md,
+        "Finer steps where the moves stall in S").
     min_fraction_in_set, beta_max : float
         Stop tempering once this fraction of a population lies in S (default 0.25), or at this beta (1e8).
     max_beta_ratio : float
@@ -101,6 +107,7 @@ class SMC(Sampler):
 
     target_ess: float = 0.5
     target_ess_in_set: float | None = None
+    target_ess_stalled: float | None = 0.9
     min_fraction_in_set: float = 0.25
     beta_max: float = 1e8
     max_beta_ratio: float = 10.0
@@ -130,8 +137,8 @@ class SMC(Sampler):
         return self.kernel if self.final_kernel is None else self.final_kernel
 
     def validate(self):
-        for name in ("target_ess", "min_fraction_in_set", "target_accept", "target_ess_in_set"):
-            if getattr(self, name) is not None:  # target_ess_in_set may be None
+        for name in ("target_ess", "min_fraction_in_set", "target_accept", "target_ess_in_set", "target_ess_stalled"):
+            if getattr(self, name) is not None:  # target_ess_in_set and target_ess_stalled may be None
                 check_fraction(name, getattr(self, name))
         check_positive_float("beta_max", self.beta_max)
         check_positive_float("jump_target", self.jump_target)
@@ -264,6 +271,9 @@ class SMC(Sampler):
             "kernel": self.kernel, "final_kernel": run.final_kernel,
             "mass": self.mass if run.num_chains > 1 else "own",
             "target_ess": self.target_ess, "target_ess_in_set": self.target_ess_in_set or self.target_ess,
+            # None: no switch (NaN in the tree); populations whose moves ran to max_moves in a stage (finer in S since)
+            "target_ess_stalled": np.nan if self.target_ess_stalled is None else self.target_ess_stalled,
+            "num_populations_stalled": int(np.sum(np.asarray(device_get(states.stalled)))),
             "min_fraction_in_set": self.min_fraction_in_set,
             **log_volume_attrs(chain_log_volume, num_particles=int(u.shape[1])),
         }

@@ -44,6 +44,7 @@ class SMCState(NamedTuple):
     step_size: jax.Array
     log_weights: jax.Array  # (N,) last incremental weights, before resampling
     done: jax.Array
+    stalled: jax.Array  # a stage's moves ran to max_moves (short of jump_target); stays True
 
 
 class StageInfo(NamedTuple):
@@ -87,6 +88,7 @@ def init(target, config, rng_key, num_particles: int, axis_name=None) -> SMCStat
         step_size=jnp.asarray(0.5),
         log_weights=jnp.zeros(num_particles),
         done=mean(in_set, axis_name) >= config.min_fraction_in_set,
+        stalled=jnp.asarray(False),
     )
 
 
@@ -95,8 +97,11 @@ def reweight(config, rng_key, state: SMCState, axis_name=None) -> Reweighted:
     k_resample, k_move = jax.random.split(rng_key)
     penalty = gather(state.penalty, axis_name)  # the whole population's
     target_ess = config.target_ess
+    reached = mean(state.in_set, axis_name) > 0
     if config.target_ess_in_set is not None:  # finer (or coarser) steps once the population reached S
-        target_ess = jnp.where(mean(state.in_set, axis_name) > 0, config.target_ess_in_set, target_ess)
+        target_ess = jnp.where(reached, config.target_ess_in_set, target_ess)
+    if config.target_ess_stalled is not None:  # finer steps in S once the moves stall (never coarser)
+        target_ess = jnp.where(reached & state.stalled, jnp.maximum(target_ess, config.target_ess_stalled), target_ess)
     beta = next_beta(state.beta, penalty, target_ess, config.beta_max)
     beta = jnp.where(state.beta > 0, jnp.minimum(beta, state.beta * config.max_beta_ratio), beta)
     log_weights = -(beta - state.beta) * penalty
@@ -154,6 +159,7 @@ def update(target, config, state: SMCState, reweighted: Reweighted, moved, axis_
         step_size=step_size,
         log_weights=reweighted.log_weights,
         done=(fraction >= config.min_fraction_in_set) | (beta >= config.beta_max),
+        stalled=state.stalled | (move.num_moves >= config.max_moves),
     )
     active = ~state.done
     new = jax.tree.map(lambda a, b: jnp.where(active, a, b), new, state)
