@@ -31,8 +31,14 @@ def test_smc_populations_apart_asks_for_finer_tempering_then_bigger_populations(
     # already tempered that finely: the measured fix is not offered again
     (line,) = advise(_checks(failed=("populations",)), {**attrs, "target_ess": 0.9}, 4, 2000)
     assert "target_ess=0.9" not in line and "num_particles=1000" in line and "nearer 1" in line
-    (line,) = advise(_checks(failed=("populations",)), {**attrs, "target_ess_in_set": 0.9}, 4, 2000)
-    assert "target_ess=0.9" not in line and "nearer 1" in line
+    # finer only in S (by option, or because the moves stalled there): finer from the start
+    for late in ({"target_ess_in_set": 0.9}, {"target_ess_stalled": 0.9, "num_populations_stalled": 2}):
+        (line,) = advise(_checks(failed=("populations",)), {**attrs, **late}, 4, 2000)
+        assert "from the start" in line and "target_ess=0.9" in line and "num_particles=1000" in line
+    # the switch was on but no population stalled: the steps were coarse throughout
+    (line,) = advise(_checks(failed=("populations",)),
+                     {**attrs, "target_ess_stalled": 0.9, "num_populations_stalled": 0}, 4, 2000)
+    assert "from the start" not in line and "target_ess_in_set=0.9" in line
 
 
 def test_mcmc_chains_apart_point_to_smc():

@@ -246,6 +246,36 @@ def test_smc_tempers_finer_once_a_population_reached_s(xor_problem):
     assert default.attrs["target_ess_in_set"] == 0.5
 
 
+def test_smc_tempers_finer_in_s_once_the_moves_stall(xor_problem):
+    """``target_ess_stalled`` (default 0.9): a stage's target ESS is the finer one iff its
+    population held a particle in S before it and an earlier stage's moves ran to
+    ``max_moves`` (here every stage: the jump target is out of reach); ``None`` turns it off."""
+    stall = dict(min_moves=2, max_moves=2, jump_target=1e6, min_fraction_in_set=0.6)
+    tree = cn.sample(xor_problem, method=cn.SMC(**stall), num_samples=80, rng_key=jax.random.key(3),
+                     progress_bar=False)
+    ess, active = _uncapped_stages(tree, cn.SMC().max_beta_ratio)
+    reached = tree["smc_stages"]["fraction_in_set"].values[:, :-1] > 0
+    assert np.any(active & reached) and np.any(active & ~reached)
+    np.testing.assert_allclose(ess[active & reached], 0.9, atol=0.02)
+    np.testing.assert_allclose(ess[active & ~reached], 0.5, atol=0.02)
+    assert tree.attrs["target_ess_stalled"] == 0.9 and tree.attrs["num_populations_stalled"] == 4
+    off = cn.sample(xor_problem, method=cn.SMC(**stall, target_ess_stalled=None), num_samples=80,
+                    rng_key=jax.random.key(3), progress_bar=False)
+    ess, active = _uncapped_stages(off, cn.SMC().max_beta_ratio)
+    np.testing.assert_allclose(ess[active], 0.5, atol=0.02)
+    assert np.isnan(off.attrs["target_ess_stalled"])
+    # never coarser: an in-S target above it stays
+    finer = cn.sample(xor_problem, method=cn.SMC(**stall, target_ess_in_set=0.95), num_samples=80,
+                      rng_key=jax.random.key(3), progress_bar=False)
+    ess, active = _uncapped_stages(finer, cn.SMC().max_beta_ratio)
+    reached = finer["smc_stages"]["fraction_in_set"].values[:, :-1] > 0
+    np.testing.assert_allclose(ess[active & reached], 0.95, atol=0.02)
+    # moves that reach their jump target (XOR at the defaults) never switch
+    plain = cn.sample(xor_problem, method=cn.SMC(min_fraction_in_set=0.6), num_samples=80,
+                      rng_key=jax.random.key(3), progress_bar=False)
+    assert plain.attrs["num_populations_stalled"] == 0
+
+
 def _xor_model(with_hidden_bias: bool):
     def model(X, y):
         w0 = numpyro.sample("w0", dist.Uniform(-3, 3).expand([2, 3]).to_event(2))
@@ -308,8 +338,8 @@ def test_smc_returns_the_populations_that_found_draws(xor_problem, tmp_path):
 
 
 def test_smc_rejects_bad_options(xor_problem):
-    for bad in (cn.SMC(target_ess=1.5), cn.SMC(target_ess_in_set=1.0), cn.SMC(max_moves=0), cn.SMC(max_beta_ratio=1.0),
-                cn.SMC(num_particles=1)):
+    for bad in (cn.SMC(target_ess=1.5), cn.SMC(target_ess_in_set=1.0), cn.SMC(target_ess_stalled=0.0),
+                cn.SMC(max_moves=0), cn.SMC(max_beta_ratio=1.0), cn.SMC(num_particles=1)):
         with pytest.raises(ValueError):
             cn.sample(xor_problem, method=bad, num_samples=100, rng_key=jax.random.key(0), progress_bar=False)
     with pytest.raises(ValueError, match="mass"):
