@@ -163,6 +163,7 @@ SAMPLE_CASES = {
 if hasattr(cn, "SMC"):
     SAMPLE_CASES["SMC target_ess 1.5"] = ("target_ess", dict(method=cn.SMC(target_ess=1.5)))
     SAMPLE_CASES["SMC target_ess_in_set 0"] = ("target_ess_in_set", dict(method=cn.SMC(target_ess_in_set=0.0)))
+    SAMPLE_CASES["SMC target_ess_stalled 1"] = ("target_ess_stalled", dict(method=cn.SMC(target_ess_stalled=1.0)))
     SAMPLE_CASES["SMC max_stages 0"] = ("max_stages", dict(method=cn.SMC(max_stages=0)))
     SAMPLE_CASES["SMC max_seconds 0"] = ("max_seconds", dict(method=cn.SMC(max_seconds=0.0)))
     SAMPLE_CASES["SMC kernel mala"] = ("kernel", dict(method=cn.SMC(kernel="mala")))
