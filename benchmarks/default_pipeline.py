@@ -82,7 +82,9 @@ def main(argv=None):
         failed += not report.passed
         checks.update(bad)
         rows.append({"key": k, "passed": report.passed, "failed_checks": bad, "ess": float(tree.attrs["ess"]),
-                     "distance": float(report.distance), "seconds": seconds})
+                     "distance": float(report.distance), "seconds": seconds,
+                     # populations whose moves ran to max_moves (finer steps in S since; absent before it existed)
+                     "populations_stalled": tree.attrs.get("num_populations_stalled")})
         print(f"[default_pipeline] {args.case} key {k}: {'pass' if report.passed else 'FAIL ' + ','.join(bad)} "
               f"ess {tree.attrs['ess']:.0f} ({rows[-1]['seconds']:.0f} s)", file=sys.stderr, flush=True)
     record = {"case": args.case, "keys": args.keys, "num_samples": args.num_samples, "smc": args.smc, "failed": failed,
