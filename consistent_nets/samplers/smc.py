@@ -39,7 +39,8 @@ class SMC(Sampler):
     target_ess_in_set : float, optional
         ``target_ess`` once a population holds a particle in S (default ``None``: ``target_ess`` throughout).
         Once S's regions separate, each reweighting moves the populations' mode weights apart: 0.9 passed 6 of 8
-        random-labels keys (1 of 8 at 0.5) for 1.8x the gradients, both failing teacher keys for 1.6x (BENCHMARKS.md).
+        random-labels keys (1 of 8 at 0.5) for 1.8x the gradients, both failing teacher keys for 1.6x (BENCHMARKS.md);
+        ``target_ess_stalled`` (the default) does it only where the moves stall, and did better there.
     target_ess_stalled : float, optional
         ``target_ess`` (never coarser than the one before) once a population holds a particle in S and a
         stage's moves ran to ``max_moves`` short of ``jump_target`` (default 0.9; ``None``: no such switch). Where
@@ -72,7 +73,8 @@ class SMC(Sampler):
         where its trees all saturate, without the tree (1.6× faster per step on the benchmarks' teacher), but
         log volumes 0.3-0.6 nats below NUTS's there. ``"rhmc"``: HMC of a random length (uniform on
         ``1..2**max_tree_depth - 1``, shared by the population): cheaper than NUTS; with ``target_ess_in_set=0.9``
-        it passed 9 of the teacher's 10 keys at 0.89x the gradients, volume on NUTS's. Both opt-in.
+        (which the default ``target_ess_stalled`` nearly is there) it passed 9 of the teacher's 10 keys at 0.89x
+        the gradients of NUTS without finer steps, volume on NUTS's. Both opt-in.
     mass : {"other", "own"}
         Whose per-coordinate variance is a population's diagonal mass (default ``"other"``: population
         ``c`` moves with population ``c + 1``'s, cyclically; one population uses its own; ``attrs["mass"]``
