@@ -29,22 +29,17 @@ next to the boundary of S, so their ``U`` piles up at 0 and 1. By the data-proce
 inequality the Kolmogorov distance between the law of ``U`` and Uniform(0, 1) is a lower
 bound on the total-variation distance between the draws' law and uniform on S.
 
-A coordinate *on* a face of the box is how a float rounds one that lies within a float
-step of it: NumPyro's logistic map from unconstrained space rounds onto the face from
-about 18 units out, a few times in 1e8 per coordinate under a uniform prior, so a sample
-of a few million coordinates (the teacher rung's 2000 draws of 1441 weights) holds one
-now and then (a hidden unit's sign flip carries it to the opposite face). Read at face
-value its chord would have zero length and position exactly 0, which the uniformity test
-takes as impossible (p ~ 1e-14 from a single draw). In weight space such a coordinate is
-moved one float step inside the box, where its chord has the small positive position an
-exact draw that close to the face has; the check's detail counts these draws. The SGD
-heuristic's draws clipped to a face get such small positions too, and still pile up at 0
-and 1. In unconstrained space (a model's sites) the same rounding puts a value on the edge
-of its support, where its unconstrained coordinate is infinite: such a value is moved the
-fewest float steps (at most 8) toward the support's centre (the site's transform at 0)
-that give a finite coordinate, and the detail counts these draws too. Only an infinite
-coordinate is moved: a value outside the support (a NaN coordinate, a sampler's bug) is
-not pulled in, and counts as position 0, as does one still on the edge after 8 steps.
+A coordinate *on* a face of the box is how float32 rounds one within a float step of it
+(NumPyro's logistic map does from about 18 units out: a few times in 1e8 per coordinate,
+now and then in the teacher rung's 2000 draws of 1441 weights). Read at face value its
+chord has zero length and position exactly 0, which the uniformity test takes as
+impossible (p ~ 1e-14 from one draw). In weight space it is moved one float step inside
+the box (the small positive position an exact draw that close has; the SGD heuristic's
+draws clipped to a face still pile up at 0 and 1). In unconstrained space (a model's
+sites) such a value has an infinite coordinate: it is moved the fewest float steps (at
+most 8) toward the support's centre (the site's transform at 0) that make it finite.
+Only such values move: one outside the support (NaN, a sampler's bug) is not pulled in
+and reads position 0. The check's detail counts the moved draws.
 
 The component ends are found by stepping out on ``num_grid`` points to the end of the
 line's range, then bisecting: gaps in S narrower than one grid step are not seen, an

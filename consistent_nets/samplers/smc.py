@@ -38,16 +38,12 @@ class SMC(Sampler):
         Relative ESS the next beta is chosen to reach, in (0, 1) (default 0.5).
     target_ess_in_set : float, optional
         ``target_ess`` once a population holds a particle in S (default ``None``: ``target_ess`` throughout).
-        Once S's regions separate, each reweighting moves the populations' mode weights apart: 0.9 passed 6 of 8
-        random-labels keys (1 of 8 at 0.5) for 1.8x the gradients, both failing teacher keys for 1.6x (BENCHMARKS.md);
-        ``target_ess_stalled`` (the default) does it only where the moves stall, and did better there.
     target_ess_stalled : float, optional
-        ``target_ess`` (never coarser than the one before) once a population holds a particle in S and a
-        stage's moves ran to ``max_moves`` short of ``jump_target`` (default 0.9; ``None``: no such switch). Where
-        the moves stall in S, S's regions have separated and each coarse reweighting drifts the populations'
-        mode weights apart; where they do not (XOR, moons, digits) the run is unchanged. Random labels: 8 of 8
-        keys pass (1 of 8 without) for 1.7x the gradients; the teacher: both failing keys pass for 1.6x
-        (BENCHMARKS.md, "Finer steps where the moves stall in S").
+        ``target_ess`` (never coarser) once a population holds a particle in S and a stage's moves ran to
+        ``max_moves`` short of ``jump_target`` (default 0.9; ``None``: off): there S's regions have separated and
+        coarse reweightings drift the populations' mode weights apart. Runs that never stall (XOR, moons, digits)
+        are unchanged; random labels passed 8 of 8 keys (1 of 8 without) for 1.7x the gradients, the teacher's
+        two failing keys for 1.6x (BENCHMARKS.md, "Finer steps where the moves stall in S").
     min_fraction_in_set, beta_max : float
         Stop tempering once this fraction of a population lies in S (default 0.25), or at this beta (1e8).
     max_beta_ratio : float
@@ -58,40 +54,33 @@ class SMC(Sampler):
         reaches ``jump_target``.
     jump_target : float
         Mean squared jump per coordinate, in population standard deviations, that counts as decorrelated
-        (default 0.15; 0.3 cost 5-15 % more gradients for the same effective draws on the benchmarks'
-        moons, digits and teacher).
+        (default 0.15; 0.3 cost 5-15 % more gradients for the same effective draws beyond XOR).
     final_moves : int
         Most restricted NUTS moves for the final population (default 12; >= ``min_moves``, to ``final_jump_target``).
     final_jump_target : float
         ``jump_target`` of the final phase, which moves the resampled copies of the in-S particles apart
         (default 1.0: one population variance per coordinate, after which copies lie about as far apart as
-        independent draws; 0.3 left small populations' copies correlated: 1.0 doubled the effective draws
-        of a planted 3-class relu problem at 400 draws). Where moves are short ``final_moves`` binds first.
+        independent draws; 1.0 doubled 0.3's effective draws of a planted 3-class relu problem at 400 draws).
     max_tree_depth : int
         NUTS maximum number of doublings (default 6: at most 63 leapfrog steps).
     kernel : {"nuts", "hmc", "rhmc"}
-        The move (default ``"nuts"``). ``"hmc"``: HMC of ``2**max_tree_depth - 1`` leapfrog steps, NUTS's work
-        where its trees all saturate, without the tree (1.6× faster per step on the benchmarks' teacher), but
-        log volumes 0.3-0.6 nats below NUTS's there. ``"rhmc"``: HMC of a random length (uniform on
-        ``1..2**max_tree_depth - 1``, shared by the population): cheaper than NUTS; with ``target_ess_in_set=0.9``
-        (which the default ``target_ess_stalled`` nearly is there) it passed 9 of the teacher's 10 keys at 0.89x
-        the gradients of NUTS without finer steps, volume on NUTS's. Both opt-in.
+        The move (default ``"nuts"``). ``"hmc"``: HMC of ``2**max_tree_depth - 1`` steps, NUTS's saturated work
+        without the tree, log volumes 0.3-0.6 nats below NUTS's on the teacher. ``"rhmc"``: HMC of a random length
+        (uniform on ``1..2**max_tree_depth - 1``, shared by the population): with finer steps in S it passed 9 of
+        the teacher's 10 keys at 1.55x the tuned BlackJAX SMC, volume on NUTS's. Both opt-in.
     mass : {"other", "own"}
         Whose per-coordinate variance is a population's diagonal mass (default ``"other"``: population
         ``c`` moves with population ``c + 1``'s, cyclically; one population uses its own; ``attrs["mass"]``
         says which ran). A mass from the particles it moves biases ``Ẑ``: ``"own"`` left 500 particles 0.12
-        nats low on random labels (BENCHMARKS.md, "Where the small-population bias of the volume came from").
+        nats low on random labels (BENCHMARKS.md).
     final_kernel : {"auto", "hmc", "nuts", "rhmc"} or None
         The final phase's move, which cannot change ``log vol(S)`` (default ``"auto"``: HMC where ``kernel``
         is NUTS and its last stage's trees saturated, >= 90 % of the cap's steps a move, else ``kernel``;
-        ``None``: ``kernel``). With saturated trees HMC gave as many or more effective draws in half the
-        time; where trees stop early (XOR) 2-12 % fewer (BENCHMARKS.md, "The final phase's move").
+        ``None``: ``kernel``): as many or more effective draws in half the time where trees saturate (BENCHMARKS.md).
     target_accept : float
         Step-size adaptation target (default 0.8).
-    max_stages : int
-        Stage budget (default 500).
-    max_seconds : float, optional
-        Wall-clock budget, checked between stages.
+    max_stages, max_seconds : int, float or None
+        Stage budget (default 500); wall-clock budget in seconds, checked between stages (default none).
     num_particles : int, optional
         Particles per chain; default ``num_samples // num_chains``.
     batch_size : int, optional
@@ -100,9 +89,8 @@ class SMC(Sampler):
     split_particles : bool
         Split every population's particles over all devices (of all processes) instead of placing whole
         populations on devices (default False): the moves' memory and work are split; the positions are
-        gathered whole at each resampling, so must fit on one device. Starts as the unsplit run (same prior
-        draws, first beta and log Z), then is another exact sample. The population size must be a multiple
-        of the devices.
+        gathered whole at each resampling, so must fit on one device. Starts as the unsplit run, then is
+        another exact sample. The population size must be a multiple of the devices.
     feasibility_probe : bool
         Before tempering, refuse an S that looks empty within seconds (default True;
         see :mod:`consistent_nets.samplers.feasibility`).
@@ -274,7 +262,6 @@ class SMC(Sampler):
             "kernel": self.kernel, "final_kernel": run.final_kernel,
             "mass": self.mass if run.num_chains > 1 else "own",
             "target_ess": self.target_ess, "target_ess_in_set": self.target_ess_in_set or self.target_ess,
-            # None: no switch (NaN in the tree); populations whose moves ran to max_moves in a stage (finer in S since)
             "target_ess_stalled": np.nan if self.target_ess_stalled is None else self.target_ess_stalled,
             "num_populations_stalled": int(np.sum(np.asarray(device_get(states.stalled)))),
             "min_fraction_in_set": self.min_fraction_in_set,
