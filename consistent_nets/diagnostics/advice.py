@@ -31,11 +31,12 @@ _FINER = (
     "(num_particles={more}) raise the effective draws but not the agreement, and more or longer moves "
     "did neither"
 )
-#: the remedy once the steps in S were fine (the moves stalled there) but coarse before S
+#: the remedy once the steps in S were fine (by option, or the moves stalled there) but coarse before S
 _THROUGHOUT = (
     "temper in finer steps from the start (method=cn.SMC(target_ess=0.9)): this run stepped finely "
-    "only once its moves stalled in S; on the random-labels rung 0.9 throughout made the populations "
-    "agree and the report pass on 8 of 8 keys at 2.6x the gradients of 0.5; more particles "
+    "only in S (target_ess_in_set, or its moves stalled there); on the random-labels rung 0.9 "
+    "throughout made the populations agree and the report pass on 8 of 8 keys at 2.6x the gradients "
+    "of 0.5; more particles "
     "(num_particles={more}) raise the effective draws but not the agreement"
 )
 _MORE = (
