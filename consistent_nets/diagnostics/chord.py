@@ -69,6 +69,7 @@ NULL = "the relative position of each draw on a random chord of S is Uniform(0, 
 
 #: how far below its largest value the log density along a line counts as no mass
 DROP = 30.0
+NUM_BISECT = 30  #: bisection steps for each end of a chord
 _NODES, _WEIGHTS = (np.asarray(a, dtype=np.float32) for a in np.polynomial.legendre.leggauss(64))
 
 
@@ -112,7 +113,7 @@ def _directions(rng_key, num: int, dim: int, dtype):
     return d / jnp.linalg.norm(d, axis=1, keepdims=True)
 
 
-def chord_positions(source, params: dict, rng_key, num_grid: int = 256, num_bisect: int = 30):
+def chord_positions(source, params: dict, rng_key, num_grid: int = 256, num_bisect: int = NUM_BISECT):
     """Relative chord positions ``U`` of flattened draws.
 
     Parameters
@@ -135,33 +136,36 @@ def chord_positions(source, params: dict, rng_key, num_grid: int = 256, num_bise
     numpy.ndarray, shape (N,)
         In ``[0, 1]``; ``0`` where the chord has zero prior mass.
     """
+    return _positions(source, params, rng_key, num_grid, num_bisect)[0]
+
+
+def _positions(source, params: dict, rng_key, num_grid: int, num_bisect: int) -> tuple[np.ndarray, int]:
+    """:func:`chord_positions`, and how many draws were read inside a face or edge (module notes)."""
     if isinstance(source, Problem):
         if not isinstance(source.prior, (BoxPrior, NormalPrior)):
             raise ValueError(f"problem.prior must be a BoxPrior or NormalPrior, got {source.prior!r}")
-        names = list(source.net.param_shapes)
-        flat = jax.vmap(lambda p: ravel_pytree(p)[0])({k: jnp.asarray(params[k]) for k in names})
+        flat = jax.vmap(lambda p: ravel_pytree(p)[0])({k: jnp.asarray(params[k]) for k in source.net.param_shapes})
         floats_per_draw = 2 * num_grid * source.num_data * sum(source.net.sizes)
         batch = max(1, min(flat.shape[0], 2**24 // floats_per_draw))
         run = _positions_fn(source.net, source.constraint, source.prior, num_grid, num_bisect, batch)
         d = _directions(rng_key, *flat.shape, flat.dtype)
-        return np.asarray(run(flat, d, source.X, source.y), dtype=np.float64)
-    target = source
-    inside, _ = _off_the_edges(target, params)
-    u = jax.jit(jax.vmap(target.unconstrain))(inside)
+        return np.asarray(run(flat, d, source.X, source.y), dtype=np.float64), _draws_on_a_face(source, params)
+    u, moved = _off_the_edges(source, params)
     d = _directions(rng_key, *u.shape, u.dtype)
-    run = jax.jit(_unconstrained_positions(target, num_grid, num_bisect))
-    return np.asarray(run(u, d), dtype=np.float64)
+    run = jax.jit(_unconstrained_positions(source, num_grid, num_bisect))
+    return np.asarray(run(u, d), dtype=np.float64), moved
 
 
-def _off_the_edges(target, params: dict, max_steps: int = 8) -> tuple[dict, int]:
-    """A model's draws with a value on the edge of its support (an infinite unconstrained
-    coordinate), moved float steps toward the support's centre until it is finite (see the
-    module's notes); and how many draws were moved."""
+def _off_the_edges(target, params: dict, max_steps: int = 8) -> tuple[jax.Array, int]:
+    """A model's draws in unconstrained space, a value on the edge of its support moved float steps
+    toward the support's centre until its coordinate is finite (module notes); and how many moved."""
     params = {k: np.asarray(params[k]) for k in target.site_shapes}
+    unconstrain = jax.jit(jax.vmap(target.unconstrain))
+    u = unconstrain(params)
+    if not np.isinf(np.asarray(u)).any():  # the usual case: nothing on an edge
+        return u, 0
     invert = jax.jit(jax.vmap(lambda p: transform_fn(target.transforms, p, invert=True)))
     z = {k: np.asarray(v) for k, v in invert(params).items()}
-    if not any(np.isinf(v).any() for v in z.values()):
-        return params, 0
     moved = np.zeros(next(iter(params.values())).shape[0], dtype=bool)
     centre = transform_fn(target.transforms, {k: jnp.zeros_like(v[0]) for k, v in z.items()})
     for _ in range(max_steps):
@@ -178,7 +182,7 @@ def _off_the_edges(target, params: dict, max_steps: int = 8) -> tuple[dict, int]
                 params[k] = np.where(at, np.nextafter(w, toward), w)
                 moved |= at.reshape(at.shape[0], -1).any(axis=1)
         z = {k: np.asarray(v) for k, v in invert(params).items()}
-    return params, int(moved.sum())
+    return unconstrain(params), int(moved.sum())
 
 
 @functools.lru_cache(maxsize=16)
@@ -269,7 +273,7 @@ def chord_check(source, params: dict, rng_key, num_grid: int = 256) -> tuple[Che
     """
     if isinstance(source, Problem) and not isinstance(source.prior, (BoxPrior, NormalPrior)):
         return not_applicable("chord", NULL, f"needs a box or normal prior, got {source.prior!r}"), np.zeros(0)
-    u = chord_positions(source, params, rng_key, num_grid=num_grid)
+    u, moved = _positions(source, params, rng_key, num_grid, NUM_BISECT)
     u = u[np.isfinite(u)]
     if u.size < 20:
         return not_applicable("chord", NULL, f"only {u.size} draws in S (need >= 20)"), u
@@ -277,21 +281,17 @@ def chord_check(source, params: dict, rng_key, num_grid: int = 256) -> tuple[Che
     ks = float(stats.kstest(u, "uniform").statistic)
     space = "weight space" if isinstance(source, Problem) else "unconstrained space"
     detail = f"Kolmogorov distance of {u.size} chord positions ({space}) to Uniform(0, 1)"
-    if isinstance(source, Problem):
-        on_face = _draws_on_a_face(source, params)
-        if on_face:
-            detail += f"; {on_face} draw(s) with a weight on a face of the box, read one float step inside"
-    else:
-        on_edge = _off_the_edges(source, params)[1]
-        if on_edge:
-            detail += (f"; {on_edge} draw(s) with a value on the edge of its support, read the fewest "
-                       "float steps inside that give a finite unconstrained coordinate")
+    if moved and isinstance(source, Problem):
+        detail += f"; {moved} draw(s) with a weight on a face of the box, read one float step inside"
+    elif moved:
+        detail += (f"; {moved} draw(s) with a value on the edge of its support, read the fewest "
+                   "float steps inside that give a finite unconstrained coordinate")
     return CheckResult("chord", ks, p_value, float("nan"), True, NULL, detail), u
 
 
 def _draws_on_a_face(source, params: dict) -> int:
     """Draws with a weight exactly on a face of a ``Problem``'s box (see the module's notes)."""
-    if not (isinstance(source, Problem) and isinstance(source.prior, BoxPrior)):
+    if not isinstance(source.prior, BoxPrior):
         return 0
     on = []
     for k in source.net.param_shapes:
