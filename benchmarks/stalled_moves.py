@@ -74,6 +74,11 @@ class StalledMovesSMC(cn.SMC):
         return super()._result(run, *args)
 
 
+#: ``--tiny`` (XOR, whose moves never stall on their own): a jump target out of reach makes every
+#: stage run ``max_moves``, so the populations stall at once and the cap applies from the next stage
+TINY_VARIANTS = {"stalled": {"jump_target": 100.0, "max_moves": 4, "max_moves_stalled": 2}}
+
 if __name__ == "__main__":
+    smc_variants.TINY["variants"] = TINY_VARIANTS
     cn.SMC = StalledMovesSMC  # smc_variants builds every variant with cn.SMC(**kwargs)
     raise SystemExit(smc_variants.main())

@@ -13,6 +13,7 @@ beside the in-process tests; each test here waits for its script and checks what
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -93,6 +94,8 @@ LATENCY = job("latency-tiny", "latency.py", "--tiny", "--out", "{out}")
 IN_SET_KERNEL = job("in-set-kernel-tiny", "in_set_kernel.py", "--tiny", "--out", "{out}")
 #: -m slow only: another prototype on the same harness (a dense inverse mass)
 DENSE_MASS = job("dense-mass-tiny", "dense_mass.py", "--tiny", "--shrink", "0.2", "--out", "{out}")
+#: -m slow only: a third prototype on the same harness (fewer moves once the moves stall)
+STALLED_MOVES = job("stalled-moves-tiny", "stalled_moves.py", "--tiny", "--out", "{out}")
 
 
 def load(path):
@@ -307,6 +310,20 @@ def test_dense_mass_tiny_runs_the_prototype():
     assert data["meta"]["command"].startswith("python benchmarks/dense_mass.py --tiny --shrink 0.2")
     assert "dense inverse mass, shrink 0.2" in result.stderr
     assert all(r["ess"] > 0 and np.isfinite(r["log_volume"]) for r in data["records"])
+
+
+@pytest.mark.slow
+@pytest.mark.background(STALLED_MOVES)
+def test_stalled_moves_tiny_runs_the_prototype():
+    """The prototype behind BENCHMARKS.md's "Fewer moves a stage once the moves stall": its
+    tiny variant stalls every population at once, so the cap must apply to some stages."""
+    result = background.result(STALLED_MOVES).check(STALLED_MOVES)
+    (path,) = result.out.glob("*.json")
+    data = load(path)
+    assert data["kind"] == "smc-variants" and data["records"]
+    assert data["meta"]["command"].startswith("python benchmarks/stalled_moves.py --tiny")
+    capped = re.search(r"(\d+) population-stages of (\d+) moved at most 2 times", result.stderr)
+    assert capped and 0 < int(capped[1]) <= int(capped[2]), result.stderr
 
 
 @pytest.mark.parametrize(
