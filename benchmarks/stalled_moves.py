@@ -46,9 +46,11 @@ class StalledMovesSMC(cn.SMC):
         super().validate()
         if self.max_moves_stalled is not None and not self.min_moves <= self.max_moves_stalled <= self.max_moves:
             raise ValueError(f"max_moves_stalled must lie in [min_moves, max_moves], got {self.max_moves_stalled!r}")
+        if self.max_moves_stalled is not None and self.split_particles:
+            raise ValueError("max_moves_stalled: the prototype moves whole populations (split_particles=False)")
 
     def advance(self, run, stage):
-        if self.max_moves_stalled is None or run.mesh is not None:
+        if self.max_moves_stalled is None:
             return super().advance(run, stage)
         p = run.programs
         if "mutate_per_population" not in p:  # max_moves per population (the library's: one for all)
@@ -63,14 +65,17 @@ class StalledMovesSMC(cn.SMC):
         run.programs = p | {"mutate": lambda key, u, beta, step, restrict, _, jump, mass:
                             per_population(key, u, beta, step, restrict, max_moves, jump, mass)}
         try:  # the stage as cn.SMC runs it, with each population's own max_moves
-            return super().advance(run, stage)
+            run, info = super().advance(run, stage)
         finally:
             run.programs = p
+        moves = np.asarray(info.num_moves)[stalled]  # what the capped populations did
+        run.most_moves_capped = max([getattr(run, "most_moves_capped", 0), *moves.tolist()])
+        return run, info
 
     def _result(self, run, *args):
         n = getattr(run, "stages_stalled", 0)
         print(f"[stalled_moves] {n} population-stages of {len(run.infos) * run.num_chains} moved at most "
-              f"{self.max_moves_stalled} times", file=sys.stderr)
+              f"{self.max_moves_stalled} times (their most: {getattr(run, 'most_moves_capped', 0)})", file=sys.stderr)
         return super()._result(run, *args)
 
 

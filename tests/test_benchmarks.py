@@ -322,8 +322,9 @@ def test_stalled_moves_tiny_runs_the_prototype():
     data = load(path)
     assert data["kind"] == "smc-variants" and data["records"]
     assert data["meta"]["command"].startswith("python benchmarks/stalled_moves.py --tiny")
-    capped = re.search(r"(\d+) population-stages of (\d+) moved at most 2 times", result.stderr)
+    capped = re.search(r"(\d+) population-stages of (\d+) moved at most 2 times \(their most: (\d+)\)", result.stderr)
     assert capped and 0 < int(capped[1]) <= int(capped[2]), result.stderr
+    assert int(capped[3]) == 2, result.stderr  # the capped stages ran 2 moves (4 without the cap)
 
 
 @pytest.mark.parametrize(
