@@ -31,7 +31,7 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 import consistent_nets as cn  # noqa: E402
-from consistent_nets.samplers import tempered  # noqa: E402
+from consistent_nets.samplers import distributed, tempered  # noqa: E402
 from consistent_nets.samplers.distributed import device_get  # noqa: E402
 
 
@@ -46,8 +46,9 @@ class StalledMovesSMC(cn.SMC):
         super().validate()
         if self.max_moves_stalled is not None and not self.min_moves <= self.max_moves_stalled <= self.max_moves:
             raise ValueError(f"max_moves_stalled must lie in [min_moves, max_moves], got {self.max_moves_stalled!r}")
-        if self.max_moves_stalled is not None and self.split_particles:
-            raise ValueError("max_moves_stalled: the prototype moves whole populations (split_particles=False)")
+        if self.max_moves_stalled is not None and (self.split_particles or distributed.is_distributed()):
+            raise ValueError("max_moves_stalled: the prototype moves whole populations in one process "
+                             "(split_particles=False, not over processes)")
 
     def advance(self, run, stage):
         if self.max_moves_stalled is None:
