@@ -18,6 +18,11 @@ def _summary_row(name, tree, report) -> dict:
         "effective": float(tree.attrs["ess"]),
         "log_volume": float(tree.attrs["log_volume"]),
         "log_volume_se": float(tree.attrs["log_volume_se"]),
+        "log_volume_ci": (
+            (tree.attrs["log_volume_ci_lower"], tree.attrs["log_volume_ci_upper"], tree.attrs.get("log_volume_se_dof"))
+            if "log_volume_ci_lower" in tree.attrs
+            else None
+        ),
         "distance": float(report.distance),
         "failed": [c.name for c in report.checks.values() if c.passed is False],
         "verdict": report.verdict,
@@ -46,6 +51,11 @@ def _table(rows) -> str:
             vol = f"{r['log_volume']:.3f} ± {r['log_volume_se']:.3f}"
         verdict = _verdict(r)
         lines.append(f"{r['method']:<7} {r['draws_in_S']:>10} {r['effective']:>9.0f} {vol:>17} {r['distance']:>8.3f}  {verdict}")
+    for r in rows:
+        if r["log_volume_ci"] is not None:
+            lower, upper, dof = r["log_volume_ci"]
+            basis = "normal" if dof is None else f"Student t with {int(dof)} degrees of freedom, the SE's"
+            lines.append(f"{r['method']}: log vol(S) 95 % interval {lower:.3f} to {upper:.3f} ({basis})")
     return "\n".join(lines)
 
 

@@ -52,7 +52,19 @@ def run(args) -> int:
     tree.to_netcdf(out)
     vol, se = float(tree.attrs["log_volume"]), float(tree.attrs["log_volume_se"])
     vol_text = f"no volume estimate from {args.method}" if math.isnan(vol) else f"log vol(S) = {vol:.3f} ± {se:.3f}"
+    if "log_volume_ci_lower" in tree.attrs:
+        vol_text += f" ({_interval_text(tree.attrs)})"
     print(f"{int(tree.sample_stats['in_set'].sum())} draws in S by {args.method}; {vol_text}; wrote {out}")
     if "log_volume_note" in tree.attrs and not math.isnan(vol):
         print(f"note on the volume: {tree.attrs['log_volume_note']}")
     return 0
+
+
+def _interval_text(attrs) -> str:
+    """``95 % interval -5.39 to -5.01, t with 3 dof`` (normal where the SE's degrees of freedom are unknown)."""
+    dof = attrs.get("log_volume_se_dof")
+    basis = "normal" if dof is None else f"t with {int(dof)} dof"
+    return (
+        f"{100 * attrs['log_volume_ci_prob']:g} % interval {attrs['log_volume_ci_lower']:.3f} to "
+        f"{attrs['log_volume_ci_upper']:.3f}, {basis}"
+    )
