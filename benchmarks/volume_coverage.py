@@ -5,7 +5,8 @@ SMC's standard error is the spread of its populations' estimates (``num_chains``
 an estimate of the SE that is itself uncertain by about ``1 / sqrt(2 * dof)``, 41 % at 3.
 A reader who takes ``± SE`` as a normal 68 % interval, or ``± 2 SE`` as 95 %, then trusts
 it more than it deserves; Student's t with those degrees of freedom says how wide an
-interval must be (``attrs["log_volume_interval"]``, 95 %: ``± 3.18 SE`` at 3).
+interval must be (``attrs["log_volume_ci_lower"]`` to ``["log_volume_ci_upper"]``, 95 %:
+``± 3.18 SE`` at 3).
 
 For each of ``--keys`` keys, ``cn.sample`` at the defaults (the ladder's ``smc`` key of
 that seed), and the estimate's error against a reference: ``z = (log vol - ref) /
@@ -70,7 +71,7 @@ def run_keys(problem, keys, num_samples: int) -> list[dict]:
             "log_volume": float(tree.attrs["log_volume"]),
             "log_volume_se": float(tree.attrs["log_volume_se"]),
             "log_volume_se_dof": int(tree.attrs["log_volume_se_dof"]),
-            "log_volume_interval": [float(v) for v in tree.attrs["log_volume_interval"]],
+            "log_volume_interval": [float(tree.attrs["log_volume_ci_lower"]), float(tree.attrs["log_volume_ci_upper"])],
             "log_volume_per_population": [float(v) for v in tree["smc_stages"]["log_volume"].values],
             "seconds": time.perf_counter() - start,
         })
