@@ -94,7 +94,7 @@ def test_demo_table_says_inconclusive_not_failed():
     row = {"method": "smc", "draws_in_S": 400, "effective": 300.0, "log_volume": -5.2, "log_volume_se": 0.1, "distance": 0.1}
     table = _table(
         [
-            {**row, "failed": [], "verdict": "passed", "inconclusive": ""},
+            {**row, "failed": [], "verdict": "passed", "inconclusive": "", "log_volume_ci": (-5.518, -4.882, 3)},
             {**row, "method": "sgd", "failed": ["chord"], "verdict": "failed", "inconclusive": ""},
             {**row, "method": "nuts", "failed": [], "verdict": "inconclusive",
              "inconclusive": "core checks did not run: chord (no probes)"},
@@ -102,6 +102,8 @@ def test_demo_table_says_inconclusive_not_failed():
     ).splitlines()
     assert table[2].endswith("uniform on S") and table[3].endswith("NOT uniform (failed: chord)")
     assert table[4].endswith("inconclusive (core checks did not run: chord (no probes))")
+    # the interval under the table, for the rows that have one
+    assert table[5:] == ["smc: log vol(S) 95 % interval -5.518 to -4.882 (Student t with 3 degrees of freedom, the SE's)"]
 
 
 @pytest.mark.parametrize(
@@ -319,4 +321,6 @@ def test_sample_prints_the_volume_note(tmp_path, capsys):
     tree, _ = cn.load(str(out))
     assert tree.attrs["log_volume_population_sd"] > 0.25
     assert f"note on the volume: {tree.attrs['log_volume_note']}" in printed
+    lower, upper = tree.attrs["log_volume_ci_lower"], tree.attrs["log_volume_ci_upper"]
+    assert f"(95 % interval {lower:.3f} to {upper:.3f}, t with 3 dof)" in printed
     assert "num_particles=16" in printed and "num_samples doubled" in printed

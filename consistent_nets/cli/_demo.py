@@ -52,7 +52,7 @@ def _table(rows) -> str:
         verdict = _verdict(r)
         lines.append(f"{r['method']:<7} {r['draws_in_S']:>10} {r['effective']:>9.0f} {vol:>17} {r['distance']:>8.3f}  {verdict}")
     for r in rows:
-        if r["log_volume_ci"] is not None:
+        if r.get("log_volume_ci") is not None:
             lower, upper, dof = r["log_volume_ci"]
             basis = "normal" if dof is None else f"Student t with {int(dof)} degrees of freedom, the SE's"
             lines.append(f"{r['method']}: log vol(S) 95 % interval {lower:.3f} to {upper:.3f} ({basis})")

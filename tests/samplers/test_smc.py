@@ -54,6 +54,24 @@ def test_smc_log_volume_matches_exact(xor_smc):
     assert xor_smc.attrs["log_volume_population_sd"] < 0.25 and "log_volume_note" not in xor_smc.attrs
 
 
+def test_log_volume_interval_is_student_t_on_the_populations(xor_smc):
+    """The tree's interval is ``± t_{0.975, C-1} SE``: 3.18 SE with four populations, not 1.96."""
+    from consistent_nets._output import log_volume_interval
+
+    attrs = xor_smc.attrs
+    dof, se, value = attrs["log_volume_se_dof"], attrs["log_volume_se"], attrs["log_volume"]
+    assert attrs["log_volume_ci_prob"] == 0.95
+    half = {3: 3.1824, 7: 2.3646}[dof] * se
+    assert attrs["log_volume_ci_lower"] == pytest.approx(value - half, rel=1e-4)
+    assert attrs["log_volume_ci_upper"] == pytest.approx(value + half, rel=1e-4)
+    # no degrees of freedom: an exact SE (normal); no SE or no estimate: no interval
+    normal = log_volume_interval({"log_volume": -5.0, "log_volume_se": 0.1})
+    assert normal["log_volume_ci_upper"] == pytest.approx(-5.0 + 0.19600, abs=1e-5)
+    assert log_volume_interval({"log_volume": -5.0, "log_volume_se": float("nan")}) == {}
+    assert log_volume_interval({"log_volume": -np.inf, "log_volume_se": float("nan")}) == {}
+    assert log_volume_interval({"log_volume": float("nan"), "log_volume_se": float("nan")}) == {}
+
+
 def test_log_volume_attrs_note_a_wide_spread():
     """Populations whose log Z spread more than 0.25 nats get a note (measured: their pooled
     estimate ran low by about its SE on random labels, by more on the teacher); near ones,
