@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import stats
 
 import background
 from background import done
@@ -76,6 +77,7 @@ TRUST_KINDS = {
     "smc_variants.py": "smc-variants",
     "prior_edge.py": "prior-edge",
     "ess_noise.py": "ess-noise",
+    "volume_coverage.py": "volume-coverage",
 }
 #: run with -m slow only (the suite's time on two cores): the variants' one-off comparison
 SLOW_TRUST = {"smc_variants.py"}
@@ -275,6 +277,17 @@ def test_trust_scripts_tiny(script, kind):
         (r,) = data["records"]
         assert data["meta"]["draws"] == "old" and len(r["non_finite"]) == len(r["acceptance"]) + 1 == 2
         assert all(len(v) == 4 for v in r["non_finite"]) and all(len(v) == 4 for v in r["num_ancestors"])
+    if kind == "volume-coverage":  # each run's interval is its t interval; the counts are of those runs
+        (r,) = data["records"]
+        runs, summary = r["runs"], r["summary"]
+        assert len(runs) == summary["keys"] == 3 and data["meta"]["rejection_accepted"] == 200
+        for run in runs:
+            half = stats.t.ppf(0.975, run["log_volume_se_dof"]) * run["log_volume_se"]
+            assert run["log_volume_se_dof"] == 3
+            assert run["log_volume_interval"] == pytest.approx([run["log_volume"] - half, run["log_volume"] + half])
+        z = np.array([run["z"] for run in runs])
+        assert summary["within_2_se"]["count"] == int(np.sum(np.abs(z) < 2))
+        assert summary["within_1_se"]["count"] <= summary["within_2_se"]["count"] <= summary["within_interval95"]["count"]
     if kind == "volume-bias":  # each population's path through its stages (and its moves), ending where its estimate is
         for r in data["records"]:
             assert r["smc_settings"] == {} and len(r["stages"]) == r["populations"]
