@@ -49,8 +49,19 @@ def test_diagnose_fails_sgd_heuristic(runs, capsys):
     assert report["passed"] is False and report["method"] == "sgd"
     assert report["checks"]["chord"]["passed"] is False  # draws pile up at the edge of S
     assert report["checks"]["membership"]["passed"] is True  # ... yet every draw fits the data
-    assert report["log_volume"] is None  # SGD gives no volume
+    assert report["log_volume"] is None and report["log_volume_ci"] is None  # SGD gives no volume
     assert any("method='smc'" in a for a in report["advice"])  # and what to use instead
+
+
+def test_diagnose_json_gives_the_volume_interval(runs, capsys):
+    import consistent_nets as cn
+
+    main(["diagnose", str(runs["smc"]), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    tree, _ = cn.load(str(runs["smc"]))  # the file's attrs, read back from netCDF
+    assert report["log_volume_ci"] == [tree.attrs["log_volume_ci_lower"], tree.attrs["log_volume_ci_upper"]]
+    assert report["log_volume_ci"][0] < report["log_volume"] < report["log_volume_ci"][1]
+    assert report["log_volume_ci_prob"] == 0.95
 
 
 def test_sample_stores_what_rebuilds_the_problem(runs):

@@ -108,6 +108,13 @@ def run(args) -> int:
             "alpha": float(report.alpha),
             "log_volume": _num(float(tree.attrs.get("log_volume", math.nan))),
             "log_volume_se": _num(float(tree.attrs.get("log_volume_se", math.nan))),
+            # the volume's interval (Student t on the SE's degrees of freedom); null without an SE
+            "log_volume_ci": (
+                [_num(float(tree.attrs["log_volume_ci_lower"])), _num(float(tree.attrs["log_volume_ci_upper"]))]
+                if "log_volume_ci_lower" in tree.attrs
+                else None
+            ),
+            "log_volume_ci_prob": _num(tree.attrs.get("log_volume_ci_prob")),
             "checks": checks,
             "advice": list(report.advice),
         }
