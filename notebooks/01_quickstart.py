@@ -59,6 +59,8 @@ tree = cn.sample(problem, method="smc", num_samples=NUM_SAMPLES, rng_key=jax.ran
 print(f"{int(tree.sample_stats['in_set'].sum())} draws, all in S: {bool(tree.sample_stats['in_set'].all())}")
 print(f"log vol(S) = {tree.attrs['log_volume']:.3f} ± {tree.attrs['log_volume_se']:.3f}"
       f"  (about 1 in {np.exp(-tree.attrs['log_volume']):.0f} prior draws fits XOR)")
+# the SE is the spread of 4 populations (3 degrees of freedom): its 95 % interval is ± 3.2 SE, not ± 2
+print(f"95 % interval: {tree.attrs['log_volume_ci_lower']:.3f} to {tree.attrs['log_volume_ci_upper']:.3f}")
 tree
 
 # %% [markdown]
