@@ -83,7 +83,10 @@ def sample(
     xarray.DataTree
         ``posterior`` (one variable per weight site, dims ``chain, draw, ...``),
         ``sample_stats`` (``in_set`` and method-specific stats), and ``attrs`` with
-        ``method``, ``log_volume``, ``log_volume_se``, ``ess`` (the effective number of
+        ``method``, ``log_volume``, ``log_volume_se``, ``log_volume_se_dof`` (the SE's
+        degrees of freedom: populations minus one for ``smc``), the volume's 95 % interval
+        ``log_volume_ci_lower`` to ``log_volume_ci_upper`` (Student t on those degrees of
+        freedom; absent without an SE), ``ess`` (the effective number of
         independent draws in function space: shared ancestry, autocorrelation and
         between-population spread counted; see ``ess_method``) and ``symmetrized``.
 

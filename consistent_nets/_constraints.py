@@ -144,8 +144,8 @@ class Margin(Constraint):
             raise ValueError(f"y must hold numeric labels for Margin, got dtype {dtype}")
         if shape != (n,):
             raise ValueError(
-                f"y has shape {shape} but the outputs have shape {tuple(outputs_shape)}: Margin "
-                f"needs one label per row of the outputs, shape ({n},)"
+                f"y has shape {shape}, but Margin needs one label per row of the outputs (shape "
+                f"{tuple(outputs_shape)}): y of shape ({n},)"
             )
         if d_out > 1 and dtype.kind not in "iu":
             raise ValueError(
@@ -224,8 +224,8 @@ class Tube(Constraint):
             raise ValueError(f"y must be numeric for Tube, got dtype {dtype}")
         if shape != tuple(outputs_shape):
             raise ValueError(
-                f"y has shape {shape} but the outputs have shape {tuple(outputs_shape)}: Tube "
-                f"needs one target per output, shape {tuple(outputs_shape)}"
+                f"y has shape {shape}, but Tube needs one target per output: y of the outputs' shape "
+                f"{tuple(outputs_shape)}"
             )
         values = concrete(y)
         if values is not None:

@@ -85,7 +85,7 @@ def consistent(
     >>> numpyro.handlers.seed(model, 0)(X, y[:, None])
     Traceback (most recent call last):
     ...
-    ValueError: y has shape (4, 1) but the outputs have shape (4, 1): Margin needs one label per row of the outputs, shape (4,)
+    ValueError: y has shape (4, 1), but Margin needs one label per row of the outputs (shape (4, 1)): y of shape (4,)
     """
     if not isinstance(constraint, Constraint):
         raise ValueError(f"constraint must be a Margin or Tube, got {constraint!r}")

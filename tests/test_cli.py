@@ -2,12 +2,13 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
 import pytest
 
-from consistent_nets.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INFEASIBLE, EXIT_OK, main
+from consistent_nets.cli import EXIT_BAD_INPUT, EXIT_BROKEN_PIPE, EXIT_FAILED, EXIT_INFEASIBLE, EXIT_OK, main
 
 #: draws per run: the same size in every test, so compiled programs are shared via the cache
 N = "400"
@@ -41,6 +42,24 @@ def test_diagnose_passes_smc_as_a_subprocess(runs):
     assert result.returncode == EXIT_OK, result.stdout + result.stderr
     assert "PASSED" in result.stdout
     assert "Traceback" not in result.stderr
+    # the volume with its interval, above the checks
+    assert re.search(r"log vol\(S\) = -5\.\d{3} ± 0\.\d{3} \(95 % interval -\d\.\d{3} to -\d\.\d{3}, t with 3 dof\)",
+                     result.stdout)
+
+
+def test_a_reader_that_goes_away_gets_no_traceback(runs):
+    """`consistent-nets diagnose run.nc | head`: the output's reader closed before the report was
+    written. Exit 141 (a shell's status for a process killed by SIGPIPE), no traceback."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first line is written
+    try:
+        result = subprocess.run([sys.executable, "-m", "consistent_nets.cli", "diagnose", str(runs["sgd"])],
+                                stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=300,
+                                env={**os.environ, "CI": "true"})
+    finally:
+        os.close(write_end)
+    assert result.returncode == EXIT_BROKEN_PIPE, result.stderr
+    assert "Traceback" not in result.stderr and "BrokenPipeError" not in result.stderr
 
 
 def test_diagnose_fails_sgd_heuristic(runs, capsys):
@@ -95,6 +114,8 @@ def test_demo_writes_table_and_png(tmp_path, capsys):
     smc = next(line for line in lines if line.startswith("smc "))
     sgd = next(line for line in lines if line.startswith("sgd "))
     assert "NOT uniform" not in smc and "NOT uniform" in sgd and "chord" in sgd
+    assert any(line.startswith("smc: log vol(S) 95 % interval") for line in lines)  # sgd has no volume
+    assert not any(line.startswith("sgd: log vol(S)") for line in lines)
     assert (tmp_path / "demo.png").stat().st_size > 10_000
     assert f"wrote {tmp_path / 'demo.png'}" in out
 

@@ -229,7 +229,8 @@ X6 = np.linspace(-1, 1, 6, dtype=np.float32)[:, None]
 
 def test_the_tube_shape_trap_fails_before_compiling(no_compile):
     """y (6,) against outputs (6, 1) would broadcast to (6, 6): refused, naming both shapes."""
-    with pytest.raises(ValueError, match=r"y has shape \(6,\) but the outputs have shape \(6, 1\)"):
+    trap = r"y has shape \(6,\), but Tube needs one target per output: y of the outputs' shape \(6, 1\)"
+    with pytest.raises(ValueError, match=trap):
         cn.sample(_regression, X6, 0.5 * X6[:, 0], method="smc", num_samples=8, num_chains=2,
                   rng_key=jax.random.key(0), progress_bar=False)
     with pytest.raises(Compiled):  # the same model with (6, 1) targets gets to compilation

@@ -4,7 +4,9 @@ Arguments are parsed and checked (specs, files, paths) before JAX is imported, s
 ``--help`` and every argument error return at Python's own start-up speed.
 
 Exit status: 0 success (``diagnose``: the sample passed), 1 ``diagnose``: the sample
-failed, 2 bad input, 3 the solution set is empty or was not reached (InfeasibleError).
+failed, 2 bad input, 3 the solution set is empty or was not reached (InfeasibleError),
+141 the reader of the output went away (``... | head``: the status a shell gives a process
+killed by SIGPIPE), without a traceback.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from .._errors import InfeasibleError
 from ._data import FORMATS, check_data_paths
 from ._specs import DEFAULT_ARCH, check_spec, parse_arch
 
-__all__ = ["main", "make_parser", "EXIT_OK", "EXIT_FAILED", "EXIT_BAD_INPUT", "EXIT_INFEASIBLE"]
+__all__ = ["main", "make_parser", "EXIT_OK", "EXIT_FAILED", "EXIT_BAD_INPUT", "EXIT_INFEASIBLE", "EXIT_BROKEN_PIPE"]
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INFEASIBLE = 0, 1, 2, 3
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as `yes | head` leaves `yes`
 # the same names and defaults as consistent_nets.datasets (importing it would import JAX)
 DATASETS = ("xor", "moons", "random-labels", "teacher", "digits")
 DEFAULT_N = {"moons": 100, "random-labels": 40, "teacher": 100, "digits": 128}
@@ -161,7 +164,8 @@ def make_parser() -> argparse.ArgumentParser:
         "run every check of cn.diagnose (membership, R-hat/ESS of network outputs, chord, orbit,\n"
         "volume, weights, reference) and print the report: exit 0 when the sample passes, 1 when\n"
         "it fails or the verdict is inconclusive (a hand-written model's tree: its code is not\n"
-        "in the file, so only the tree-level checks run; diagnose it in Python instead).",
+        "in the file, so only the checks that read the tree alone run: weights, and volume agreement\n"
+        "with other runs; diagnose it in Python instead).",
         epilog=EPILOG, formatter_class=raw, allow_abbrev=False,
     )
     diagnose.add_argument("run", metavar="RUN.nc",
@@ -205,6 +209,20 @@ def _version() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # the output's reader went away (`consistent-nets diagnose run.nc | head`): nothing more can be
+        # written there, which is not an error of the run; no traceback, and Python's own flush at exit
+        # must not raise again, so stdout now goes nowhere
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):  # an in-process stdout without a file descriptor
+            pass
+        return EXIT_BROKEN_PIPE
+
+
+def _main(argv: list[str] | None) -> int:
     parser = make_parser()
     try:
         args = parser.parse_args(argv)

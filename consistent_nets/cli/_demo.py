@@ -99,6 +99,9 @@ def run(args) -> int:
         report = cn.diagnose(trees[name], problem, rng_key=jax.random.fold_in(key, 10 + i))
         rows.append(_summary_row(name, trees[name], report))
     print(_table(rows))
+    for name, tree in trees.items():
+        if "log_volume_note" in tree.attrs:  # e.g. a small --num-samples: populations far apart
+            print(f"note on {name}'s volume: {tree.attrs['log_volume_note']}")
     print(
         "\nsmc draws uniformly from S and estimates its prior volume; sgd keeps wherever training\n"
         "stopped, which piles draws up at the edge of S (the 'chord' check sees it).\n"

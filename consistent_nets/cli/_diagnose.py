@@ -3,8 +3,9 @@
 Any tree with a ``posterior`` group is accepted: ``cn.load`` rebuilds a ``cn.Problem``
 from the tree's spec attrs and data groups (written by ``cn.sample`` and by ``sample``);
 runs written before trees carried their data are rebuilt from their ``cli_*`` attrs. A
-hand-written model's code is not in the file: such a tree gets the tree-level checks
-only, and an inconclusive verdict that says so.
+hand-written model's code is not in the file: such a tree gets only the checks that read
+the tree alone (weights; volume agreement with other runs), and an inconclusive verdict
+that says so.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._sample import volume_text
 from ._specs import build_problem
 
 __all__ = ["check", "run", "load_run"]
@@ -57,7 +59,8 @@ def load_run(path: str, what: str):
         if a.get("cn_problem") == "model":
             why = (
                 f"{path} holds draws of a hand-written NumPyro model ({a.get('cn_model', '?')}); its code is not "
-                "in the file, so only the tree-level checks run: diagnose it in Python with "
+                "in the file, so only the checks that read the tree alone run (weights; volume agreement with other "
+                "runs), not membership, R-hat, ESS, populations, chord or orbit: diagnose it in Python with "
                 "cn.diagnose(tree, model, *args)"
             )
         else:
@@ -122,6 +125,8 @@ def run(args) -> int:
     else:
         what = problem.net if problem is not None else tree.attrs.get("cn_model", "an unknown problem")
         print(f"{args.run}: {tree.attrs.get('method', 'draws')} of {what}")
+        if math.isfinite(float(tree.attrs.get("log_volume", math.nan))):
+            print(volume_text(tree.attrs))
         print(report)
     return 0 if report.passed else 1
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from ._data import default_arch, load_data
 from ._specs import DEFAULT_ARCH, build_problem, check_arch_for
 
-__all__ = ["check", "run"]
+__all__ = ["check", "run", "volume_text"]
 
 
 def check(args) -> None:
@@ -50,21 +50,25 @@ def run(args) -> int:
     # provenance; the problem itself travels in the tree's spec attrs and data groups
     tree.attrs.update(source | {"cli_seed": args.seed})
     tree.to_netcdf(out)
-    vol, se = float(tree.attrs["log_volume"]), float(tree.attrs["log_volume_se"])
-    vol_text = f"no volume estimate from {args.method}" if math.isnan(vol) else f"log vol(S) = {vol:.3f} ± {se:.3f}"
-    if "log_volume_ci_lower" in tree.attrs:
-        vol_text += f" ({_interval_text(tree.attrs)})"
+    vol = float(tree.attrs["log_volume"])
+    vol_text = f"no volume estimate from {args.method}" if math.isnan(vol) else volume_text(tree.attrs)
     print(f"{int(tree.sample_stats['in_set'].sum())} draws in S by {args.method}; {vol_text}; wrote {out}")
     if "log_volume_note" in tree.attrs and not math.isnan(vol):
         print(f"note on the volume: {tree.attrs['log_volume_note']}")
     return 0
 
 
-def _interval_text(attrs) -> str:
-    """``95 % interval -5.39 to -5.01, t with 3 dof`` (normal where the SE's degrees of freedom are unknown)."""
+def volume_text(attrs) -> str:
+    """``log vol(S) = -5.198 ± 0.060 (95 % interval -5.391 to -5.006, t with 3 dof)``: a tree's volume,
+    its SE and, where it has one, its interval (Student t on the SE's degrees of freedom; normal
+    where a method states none)."""
+    se = float(attrs.get("log_volume_se", math.nan))
+    text = f"log vol(S) = {float(attrs['log_volume']):.3f} ± " + (f"{se:.3f}" if math.isfinite(se) else "? (no SE)")
+    if "log_volume_ci_lower" not in attrs:
+        return text
     dof = attrs.get("log_volume_se_dof")
     basis = "normal" if dof is None else f"t with {int(dof)} dof"
     return (
-        f"{100 * attrs['log_volume_ci_prob']:g} % interval {attrs['log_volume_ci_lower']:.3f} to "
-        f"{attrs['log_volume_ci_upper']:.3f}, {basis}"
+        f"{text} ({100 * float(attrs['log_volume_ci_prob']):g} % interval {float(attrs['log_volume_ci_lower']):.3f} "
+        f"to {float(attrs['log_volume_ci_upper']):.3f}, {basis})"
     )
