@@ -155,6 +155,8 @@ def main(argv=None):
         meta |= {"rejection_accepted": args.rejection_accepted, "rejection_prior_draws": prior_draws,
                  "rejection_seconds": time.perf_counter() - start}
     rows = read_records(args.files) if args.files else run_keys(problem, range(args.keys), args.num_samples)
+    if not rows:
+        parser.error(f"--from {' '.join(args.files)}: no records to read")
     summary = coverage(rows, args.reference, args.reference_se)
     print(f"[volume_coverage] {args.rung}: reference {args.reference:.3f} ± {args.reference_se:.3f}; "
           f"within 1 SE {summary['within_1_se']['rate']:.2f} (t predicts {summary['t_predicts_within_1_se']:.2f}), "
