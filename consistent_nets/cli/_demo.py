@@ -100,7 +100,8 @@ def run(args) -> int:
         rows.append(_summary_row(name, trees[name], report))
     print(_table(rows))
     for name, tree in trees.items():
-        if "log_volume_note" in tree.attrs:  # e.g. a small --num-samples: populations far apart
+        # e.g. a small --num-samples: populations far apart (as `sample`, only beside an estimate)
+        if "log_volume_note" in tree.attrs and not math.isnan(float(tree.attrs["log_volume"])):
             print(f"note on {name}'s volume: {tree.attrs['log_volume_note']}")
     print(
         "\nsmc draws uniformly from S and estimates its prior volume; sgd keeps wherever training\n"
