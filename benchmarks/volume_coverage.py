@@ -48,6 +48,7 @@ from scipy import stats  # noqa: E402
 import consistent_nets as cn  # noqa: E402
 from benchmarks.harness import machine_info, save_results  # noqa: E402
 from benchmarks.rungs import RUNGS, get_rung  # noqa: E402
+from consistent_nets._output import log_volume_interval  # noqa: E402
 from consistent_nets.samplers.population import log_volume_from_chains  # noqa: E402
 from methods import method_key  # noqa: E402
 
@@ -88,10 +89,10 @@ def read_records(paths) -> list[dict]:
         for record in json.loads(Path(path).read_text())["records"]:
             per = np.asarray(record["log_volume_per_population"], dtype=np.float64)
             value, se = log_volume_from_chains(per)
-            half = stats.t.ppf(0.975, per.size - 1) * se
-            rows.append({"source": Path(path).name, "variant": record.get("variant"), "seed": record["seed"],
-                         "log_volume": value, "log_volume_se": se, "log_volume_se_dof": per.size - 1,
-                         "log_volume_interval": [value - half, value + half],
+            attrs = {"log_volume": value, "log_volume_se": se, "log_volume_se_dof": per.size - 1}
+            interval = log_volume_interval(attrs)  # as the tree's attrs would have it
+            rows.append({"source": Path(path).name, "variant": record.get("variant"), "seed": record["seed"], **attrs,
+                         "log_volume_interval": [interval["log_volume_ci_lower"], interval["log_volume_ci_upper"]],
                          "log_volume_per_population": per.tolist()})
     return rows
 
@@ -107,10 +108,10 @@ def coverage(rows, reference: float, reference_se: float) -> dict:
         r["z"] = float(zi)
     n = len(rows)
 
-    def rate(hits):
+    def rate(hits):  # main() refuses an empty set of runs
         k = int(np.sum(hits))
-        lo, hi = stats.binomtest(k, n).proportion_ci(0.95) if n else (math.nan, math.nan)
-        return {"count": k, "of": n, "rate": k / n if n else math.nan, "ci95": [float(lo), float(hi)]}
+        lo, hi = stats.binomtest(k, n).proportion_ci(0.95)
+        return {"count": k, "of": n, "rate": k / n, "ci95": [float(lo), float(hi)]}
 
     return {
         "reference": reference, "reference_se": reference_se, "keys": n,
