@@ -8,15 +8,18 @@ shape share it.
 
 from __future__ import annotations
 
+import hashlib
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 from numpyro import handlers
 from numpyro.distributions import biject_to
 from numpyro.infer.util import transform_fn
 
 from ._plugin import is_consistent_site
 
-__all__ = ["model_sites", "structure_key"]
+__all__ = ["model_key", "model_sites", "structure_key"]
 
 #: a Problem's structure -> (compiled seeded trace of its model, static site information)
 _SITES: dict = {}
@@ -35,7 +38,40 @@ def structure_key(problem, args):
     return key
 
 
-def model_sites(model, args, kwargs, key, compile: bool = True):
+def model_key(model, args, kwargs):
+    """What a hand-written model's programs depend on, or ``None`` (no reuse).
+
+    The model's arguments stay compile-time constants (they may steer Python control
+    flow), so a program is reused only for the same model, as ``jax.jit`` keys a
+    function (the object, not its code), and arguments equal in value: arrays by shape,
+    dtype and contents, and Python numbers, strings and ``None`` by value. An argument of
+    any other type (or a tracer) gives ``None``. Like ``jax.jit``, a model that reads a
+    global variable keeps the value it read first: pass such values as arguments.
+    """
+    leaves, treedef = jax.tree.flatten((tuple(args), dict(kwargs)))
+    values = []
+    for leaf in leaves:
+        if isinstance(leaf, jax.core.Tracer):
+            return None
+        if isinstance(leaf, (np.ndarray, np.generic, jax.Array)):
+            a = np.ascontiguousarray(leaf)
+            if a.dtype.hasobject:
+                return None
+            values.append((a.shape, a.dtype.str, hashlib.blake2b(a.tobytes(), digest_size=20).digest()))
+        elif isinstance(leaf, float):
+            values.append((float, leaf.hex()))  # -0.0 and nan as themselves
+        elif isinstance(leaf, (bool, int, str)):
+            values.append((type(leaf), leaf))
+        else:
+            return None
+    try:
+        hash(model)
+    except TypeError:
+        return None
+    return ("model", model, treedef, tuple(values))
+
+
+def model_sites(model, args, kwargs, key, compile: bool = True, constants=None):
     """Trace ``model`` once (seeded): ``(static site information, (transforms to each
     latent site's support, unconstrained values, labels of each consistency site))``.
 
@@ -44,11 +80,15 @@ def model_sites(model, args, kwargs, key, compile: bool = True):
     first ``net=`` a consistency site declares, or ``None``). Compiled (``jax.jit``;
     NumPyro's supports and transforms are pytrees, so they come back with concrete
     parameters), with the model's arguments as inputs and the program kept per ``key``
-    (a Problem's structure) so that problems of the same shape share it.
+    (a Problem's structure) so that problems of the same shape share it. A hand-written
+    model's result is kept per ``constants`` (:func:`model_key`, the arguments baked in).
     """
     if key is not None and key in _SITES:
         fn, found = _SITES[key]
         return found, fn(*args)
+    if constants is not None and constants in _SITES:
+        out, found = _SITES[constants]
+        return found, out
     found = {}
 
     def trace(*args):
@@ -77,10 +117,16 @@ def model_sites(model, args, kwargs, key, compile: bool = True):
         out = trace(*args)
     elif key is None:  # a hand-written model: its arguments may steer Python control flow
         out = jax.jit(lambda: trace(*args))()
+        if constants is not None:  # the same model on equal arguments: the same trace
+            _remember(constants, (out, found))
     else:
         fn = jax.jit(trace)
         out = fn(*args)
-        _SITES[key] = (fn, found)
-        while len(_SITES) > _MAX:
-            _SITES.pop(next(iter(_SITES)))
+        _remember(key, (fn, found))
     return found, out
+
+
+def _remember(key, value):
+    _SITES[key] = value
+    while len(_SITES) > _MAX:
+        _SITES.pop(next(iter(_SITES)))

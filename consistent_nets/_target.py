@@ -19,9 +19,7 @@ library.
 from __future__ import annotations
 
 import dataclasses
-from collections import OrderedDict
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any, Callable, NamedTuple
 
 import jax
@@ -31,16 +29,13 @@ from jax.flatten_util import ravel_pytree
 from numpyro import handlers
 from numpyro.infer.util import potential_energy, transform_fn
 
-from ._compile import compiler_options, prepare, program
+from ._compile import prepare
 from ._plugin import is_consistent_site, temper
-from ._model_sites import model_sites, structure_key
+from ._model_sites import model_key, model_sites, structure_key
 from ._problem import Problem
+from ._reuse import shared_jit
 
 __all__ = ["Target", "Fit", "make_target"]
-
-#: compiled programs shared by targets that differ only in their data (LRU)
-_SHARED: OrderedDict = OrderedDict()
-_SHARED_MAX = 32
 
 
 class Fit(NamedTuple):
@@ -88,6 +83,8 @@ class Target:
     symmetry: tuple | None = None
     labels: dict = field(default_factory=dict)
     constraints: dict = field(default_factory=dict)
+    #: a hand-written model's :func:`~consistent_nets._model_sites.model_key` (``None``: no reuse)
+    constants_key: Any = None
 
     # -- compiled programs shared across data ------------------------------------------
     @property
@@ -110,7 +107,8 @@ class Target:
 
     def with_args(self, args) -> "Target":
         """The same target on other model arguments of the same structure (e.g. traced data)."""
-        return dataclasses.replace(self, args=tuple(args))
+        constants = None if self.problem is not None else model_key(self.model, args, self.kwargs)
+        return dataclasses.replace(self, args=tuple(args), constants_key=constants)
 
     def jit(self, build: Callable[["Target"], Callable], key) -> Callable:
         """``jax.jit(build(self))``, shared between targets that differ only in their data.
@@ -119,35 +117,11 @@ class Target:
         ``target``. Targets with equal :attr:`cache_key` (a new planted teacher, another
         dataset of the same size) and equal ``key`` (the caller's description of ``build``,
         e.g. the sampler and its static settings) reuse one compiled program: the data go
-        in as arguments instead of being baked in as constants.
+        in as arguments instead of being baked in as constants. A hand-written model's
+        programs bake its arguments in and are reused for the same model on equal
+        arguments (:attr:`constants_key`), as ``jax.jit`` reuses a function's.
         """
-        prepare()  # the persistent compilation cache, at the first compile
-        options = compiler_options(self.work)
-        shape_key = self.cache_key
-        full = (key, shape_key, tuple(sorted((options or {}).items())))
-        try:
-            hash(full)
-        except TypeError:  # e.g. a sampler holding an unhashable schedule
-            shape_key = None
-        if shape_key is None or key is None:
-            raw = build(self)
-            return program(partial(jax.jit(raw, compiler_options=options)), raw, options)
-        fn = _SHARED.get(full)
-        if fn is None:
-            template = self
-
-            def with_data(args, *xs):
-                return build(template.with_args(args))(*xs)
-
-            if isinstance(key, tuple) and key and isinstance(key[0], str):  # names in profiles and logs
-                with_data.__name__ = with_data.__qualname__ = key[0].replace("-", "_")
-
-            fn = _SHARED[full] = jax.jit(with_data, compiler_options=options)
-            while len(_SHARED) > _SHARED_MAX:
-                _SHARED.popitem(last=False)
-        else:
-            _SHARED.move_to_end(full)
-        return program(partial(fn, self.args), partial(fn.__wrapped__, self.args), options)
+        return shared_jit(self, build, key)
 
     # -- constrained <-> unconstrained (NumPyro's transform_fn) -------------------------
     def constrain(self, u: jax.Array) -> dict[str, jax.Array]:
@@ -274,8 +248,9 @@ def make_target(model_or_problem, *model_args, **model_kwargs) -> Target:
         )
     prepare()  # the persistent compilation cache, before the first compile
     key = structure_key(problem, model_args)
+    constants = model_key(model, model_args, model_kwargs) if problem is None else None
     try:  # one compiled program instead of dozens of eagerly compiled operations
-        found, (transforms, z0, labels) = model_sites(model, model_args, model_kwargs, key)
+        found, (transforms, z0, labels) = model_sites(model, model_args, model_kwargs, key, constants=constants)
     except ValueError:
         raise
     except Exception:  # noqa: BLE001 - e.g. a transform that is not a pytree: trace eagerly
@@ -297,4 +272,5 @@ def make_target(model_or_problem, *model_args, **model_kwargs) -> Target:
         symmetry=symmetry,
         labels={k: np.asarray(v) for k, v in labels.items()},
         constraints=found["constraints"],
+        constants_key=constants,
     )

@@ -20,7 +20,7 @@ LAYERS = [
     {"_checks", "_compile", "_errors", "_trees"},
     {"_nets", "_priors", "_constraints"},
     {"_plugin"},
-    {"_problem", "_model_sites"},
+    {"_problem", "_model_sites", "_reuse"},
     {"_target", "symmetry", "datasets"},
     {"samplers", "_output"},
     {"_api", "_postprocess", "_bounds"},

@@ -16,7 +16,7 @@ from scipy import stats
 
 import consistent_nets as cn
 from conftest import scaled_model
-from consistent_nets import _target as cn_target
+from consistent_nets import _reuse as cn_reuse
 from consistent_nets.diagnostics.calibrate import teacher_problem
 from consistent_nets.diagnostics.two_sample import energy_test
 from consistent_nets.extend import make_target
@@ -54,18 +54,52 @@ def test_handwritten_models_are_not_shared():
     assert make_target(problem.model, problem.X, problem.y).cache_key is None
 
 
+def test_a_model_key_is_its_function_and_argument_values():
+    X, y = cn.datasets.xor()
+    key = make_target(scaled_model, X, y).constants_key
+    assert key is not None and key == make_target(scaled_model, np.array(X), jnp.asarray(y)).constants_key
+    flipped = make_target(scaled_model, X, -np.asarray(y)).constants_key
+    assert flipped is not None and flipped != key
+    assert make_target(scaled_model, X, y.astype(np.float64)).constants_key != key  # dtype counts
+    assert make_target(lambda X, y=None: scaled_model(X, y), X, y).constants_key != key  # another function
+    assert make_target(scaled_model, X, y=y).constants_key != key  # a keyword is another call
+    assert make_target(cn.Problem(NET, X, y, cn.BoxPrior(3.0), cn.Margin(0.0))).constants_key is None
+
+
+def test_a_model_reuses_its_programs_only_on_equal_arguments(monkeypatch):
+    """The same model on equal arguments compiles nothing new and gives the tree a fresh
+    compile gives; other labels are not served the first labels' programs."""
+    X, y = cn.datasets.xor()
+    kwargs = dict(num_samples=64, num_chains=2, rng_key=jax.random.key(5), progress_bar=False)
+    monkeypatch.setattr(cn_reuse, "_SHARED", OrderedDict())
+    first = cn.sample(scaled_model, X, y, **kwargs)
+    size = len(cn_reuse._SHARED)
+    assert size > 0
+    again = cn.sample(scaled_model, np.array(X), np.array(y), **kwargs)
+    assert len(cn_reuse._SHARED) == size  # nothing new compiled
+    assert again.identical(first)
+    y_other = np.array(y).copy()
+    y_other[[0, 1]] = y_other[[1, 0]]  # another labelling of XOR's points: another S
+    other = cn.sample(scaled_model, X, y_other, **kwargs)
+    assert len(cn_reuse._SHARED) > size
+    monkeypatch.setattr(cn_reuse, "_SHARED", OrderedDict())
+    fresh = cn.sample(scaled_model, X, y_other, **kwargs)
+    assert other.identical(fresh)
+    assert not other["posterior"].identical(first["posterior"])
+
+
 @pytest.mark.parametrize("method", ["smc", "rejection", "sgd"])
 def test_shared_program_gives_what_a_fresh_compile_gives(method, monkeypatch):
     """Sample teacher B after teacher A (B reuses A's program), then B alone with an
     empty cache (B compiles its own): the trees must be identical, and differ from A's."""
     kwargs = dict(method=method, num_samples=64, num_chains=2, rng_key=jax.random.key(3), progress_bar=False)
     a, b = _teacher(0), _teacher(1)
-    monkeypatch.setattr(cn_target, "_SHARED", OrderedDict())
+    monkeypatch.setattr(cn_reuse, "_SHARED", OrderedDict())
     tree_a = cn.sample(a, **kwargs)
-    size = len(cn_target._SHARED)
+    size = len(cn_reuse._SHARED)
     tree_b_shared = cn.sample(b, **kwargs)
-    assert len(cn_target._SHARED) == size  # B compiled nothing new
-    monkeypatch.setattr(cn_target, "_SHARED", OrderedDict())
+    assert len(cn_reuse._SHARED) == size  # B compiled nothing new
+    monkeypatch.setattr(cn_reuse, "_SHARED", OrderedDict())
     tree_b_fresh = cn.sample(b, **kwargs)
     assert tree_b_shared.identical(tree_b_fresh)
     assert not tree_a["posterior"].identical(tree_b_shared["posterior"])

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import consistent_nets as cn
-from consistent_nets import _target as cn_target
+from consistent_nets import _reuse as cn_reuse
 from consistent_nets.cli._specs import parse_constraint, parse_prior
 
 X_XOR, Y_XOR = cn.datasets.xor()
@@ -32,7 +32,7 @@ def no_compile(monkeypatch):
     monkeypatch.setattr(jax, "vmap", refuse)
     # programs compiled by earlier tests for the same problem shapes are shared
     # (Target.jit); start from an empty cache so reaching compilation is seen
-    monkeypatch.setattr(cn_target, "_SHARED", OrderedDict())
+    monkeypatch.setattr(cn_reuse, "_SHARED", OrderedDict())
 
 
 def raises_naming(name: str):
