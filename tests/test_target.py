@@ -88,6 +88,26 @@ def test_a_model_reuses_its_programs_only_on_equal_arguments(monkeypatch):
     assert not other["posterior"].identical(first["posterior"])
 
 
+def test_a_model_diagnosed_again_traces_nothing(scaled_sgd):
+    """cn.diagnose of a hand-written model's tree a second time (the same model, data and
+    key) traces no program: every one it compiled the first time is reused."""
+    X, y = cn.datasets.xor()
+    traced = []
+
+    def on_duration(event, duration, **_):
+        if event == "/jax/core/compile/jaxpr_trace_duration":
+            traced.append(duration)
+
+    first = cn.diagnose(scaled_sgd, scaled_model, X, y, rng_key=jax.random.key(2))
+    jax.monitoring.register_event_duration_secs_listener(on_duration)
+    try:
+        again = cn.diagnose(scaled_sgd, scaled_model, X, y, rng_key=jax.random.key(2))
+    finally:
+        jax.monitoring.unregister_event_duration_listener(on_duration)
+    assert traced == []
+    assert again.passed == first.passed and again.distance == first.distance
+
+
 @pytest.mark.parametrize("method", ["smc", "rejection", "sgd"])
 def test_shared_program_gives_what_a_fresh_compile_gives(method, monkeypatch):
     """Sample teacher B after teacher A (B reuses A's program), then B alone with an

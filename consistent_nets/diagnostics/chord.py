@@ -151,20 +151,19 @@ def _positions(source, params: dict, rng_key, num_grid: int, num_bisect: int) ->
         d = _directions(rng_key, *flat.shape, flat.dtype)
         return np.asarray(run(flat, d, source.X, source.y), dtype=np.float64), _draws_on_a_face(source, params)
     u, moved = _off_the_edges(source, params)
-    d = _directions(rng_key, *u.shape, u.dtype)
-    run = jax.jit(_unconstrained_positions(source, num_grid, num_bisect))
-    return np.asarray(run(u, d), dtype=np.float64), moved
+    run = source.jit(lambda t: _unconstrained_positions(t, num_grid, num_bisect), ("chord", num_grid, num_bisect))
+    return np.asarray(run(u, _directions(rng_key, *u.shape, u.dtype)), dtype=np.float64), moved
 
 
 def _off_the_edges(target, params: dict, max_steps: int = 8) -> tuple[jax.Array, int]:
     """A model's draws in unconstrained space, a value on the edge of its support moved float steps
     toward the support's centre until its coordinate is finite (module notes); and how many moved."""
     params = {k: np.asarray(params[k]) for k in target.site_shapes}
-    unconstrain = jax.jit(jax.vmap(target.unconstrain))
+    unconstrain = target.jit(lambda t: jax.vmap(t.unconstrain), ("unconstrain-draws",))
     u = unconstrain(params)
     if not np.isinf(np.asarray(u)).any():  # the usual case: nothing on an edge
         return u, 0
-    invert = jax.jit(jax.vmap(lambda p: transform_fn(target.transforms, p, invert=True)))
+    invert = target.jit(lambda t: jax.vmap(lambda p: transform_fn(t.transforms, p, invert=True)), ("invert-draws",))
     z = {k: np.asarray(v) for k, v in invert(params).items()}
     moved = np.zeros(next(iter(params.values())).shape[0], dtype=bool)
     centre = transform_fn(target.transforms, {k: jnp.zeros_like(v[0]) for k, v in z.items()})

@@ -82,7 +82,8 @@ def flat_params(tree, net_or_subject) -> tuple[dict[str, np.ndarray], tuple[int,
 
 def fit(subject: Subject, params: dict[str, np.ndarray]):
     """:class:`~consistent_nets._target.Fit` of every flattened draw, as numpy arrays ``(N, ...)``."""
-    found = jax.jit(jax.vmap(subject.target.fit))({k: jnp.asarray(v) for k, v in params.items()})
+    fit_draws = subject.target.jit(lambda t: jax.vmap(t.fit), ("fit-draws",))
+    found = fit_draws({k: jnp.asarray(v) for k, v in params.items()})
     return jax.tree.map(np.asarray, found)
 
 

@@ -15,6 +15,7 @@ hyperplanes, or draws that were canonicalised) fail it.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -32,11 +33,14 @@ NULL = "the symmetry element mapping each draw to its canonical form is uniform 
 
 def orbit_elements(net, params: dict):
     """``(perms, signs)`` of every flattened draw of ``net``'s sites, as numpy arrays ``(N, H_l)``."""
-    _, element = jax.jit(jax.vmap(lambda p: symmetry.canonicalize(p, net)))(
-        {k: jnp.asarray(v) for k, v in params.items()}
-    )
+    _, element = _canonicalize_fn(net)({k: jnp.asarray(v) for k, v in params.items()})
     perms, signs = element
     return tuple(np.asarray(p) for p in perms), tuple(np.asarray(s) for s in signs)
+
+
+@functools.lru_cache(maxsize=16)
+def _canonicalize_fn(net):
+    return jax.jit(jax.vmap(lambda p: symmetry.canonicalize(p, net)))
 
 
 def orbit_check(net, params: dict) -> tuple[CheckResult, np.ndarray | None]:
