@@ -25,8 +25,9 @@ Cases (the README's code, verbatim sizes):
 * ``quickstart``: XOR, ``cn.sample(method="smc", num_samples=2000)``, ``cn.predict``,
   ``cn.diagnose``: seconds to the tree and to the report.
 * ``new-model``: the README's hand-written NumPyro model (XOR size), ``smc``, 1000 draws:
-  seconds to the first tree, and of a second ``cn.sample`` of the same model and data
-  with another key in the same process (``again_s``).
+  seconds to the first tree, of a second ``cn.sample`` of the same model and data with
+  another key in the same process (``again_s``), then of ``cn.diagnose`` of that tree
+  and of a second one with another key (``diagnose_s``, ``diagnose_again_s``).
 * ``demo``: ``consistent-nets demo`` (wall time of the process).
 * ``infeasible-linear-<method>``: ``cn.MLP([2, 1])`` on XOR (S empty), seconds to
   ``InfeasibleError``; ``infeasible-margin5``: XOR with ``cn.Margin(5)`` and ``smc``.
@@ -135,6 +136,12 @@ OUT["to_tree_s"] = time.perf_counter() - T0
 t = time.perf_counter()
 tree = cn.sample(model, X, y, method="smc", num_samples={n}, rng_key=jax.random.key(1))
 OUT["again_s"] = time.perf_counter() - t
+t = time.perf_counter()
+cn.diagnose(tree, model, X, y, rng_key=jax.random.key(2))
+OUT["diagnose_s"] = time.perf_counter() - t
+t = time.perf_counter()
+cn.diagnose(tree, model, X, y, rng_key=jax.random.key(3))
+OUT["diagnose_again_s"] = time.perf_counter() - t
 done()
 """
 
@@ -248,7 +255,7 @@ def summarise(records: list[dict]) -> dict:
 _SHOWN = {
     "import": ("import_jax_numpyro_s", "import_cn_s"),
     "quickstart": ("wall_s", "to_tree_s"),
-    "new-model": ("wall_s", "to_tree_s", "again_s"),
+    "new-model": ("wall_s", "to_tree_s", "again_s", "diagnose_s", "diagnose_again_s"),
     "compile": ("call_s", "trace_s", "lower_s", "backend_s"),
     "infeasible": ("wall_s", "to_error_s"),
 }
