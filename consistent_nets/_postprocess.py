@@ -42,7 +42,7 @@ def function_space_features(target, posterior: dict) -> np.ndarray:
     shape = next(iter(posterior.values())).shape[:2]
     params = {k: np.asarray(v).reshape((-1,) + v.shape[2:]) for k, v in posterior.items()}
     problem = target.problem
-    # compiled once per problem structure (Target.jit), not once per call
+    # compiled once per problem structure, or per model and argument values (Target.jit), not per call
     if isinstance(problem, Problem):
         X = jnp.asarray(problem.probe_points(jax.random.key(_PROBE_KEY)))
         outputs = target.jit(lambda t: jax.vmap(t.problem.net.apply, in_axes=(0, None)), ("net-outputs",))
