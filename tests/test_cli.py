@@ -144,6 +144,8 @@ def test_demo_table_says_inconclusive_not_failed():
         ["sample", "--arch", "2-x-1", "--out", "x.nc"],
         ["sample", "--dataset", "mnist", "--out", "x.nc"],
         ["sample", "--num-samples", "0", "--out", "x.nc"],
+        ["sample", "--num-samples", "201", "--out", "x.nc"],
+        ["demo", "--num-samples", "10"],
         ["sample"],
         ["frobnicate"],
         [],
@@ -355,4 +357,7 @@ def test_sample_prints_the_volume_note(tmp_path, capsys):
     assert f"note on the volume: {tree.attrs['log_volume_note']}" in printed
     lower, upper = tree.attrs["log_volume_ci_lower"], tree.attrs["log_volume_ci_upper"]
     assert f"(95 % interval {lower:.3f} to {upper:.3f}, t with 3 dof)" in printed
-    assert "num_particles=16" in printed and "num_samples doubled" in printed
+    if "log_volume_low_populations" in tree.attrs:  # a population far below the rest: named (seen on some CPUs)
+        assert "below the median" in printed
+    else:  # the spread alone: twice the particles advised
+        assert "num_particles=16" in printed and "num_samples doubled" in printed

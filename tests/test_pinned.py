@@ -5,6 +5,14 @@ The arrays in ``tests/data/pinned_xor.npz`` were written by this file
 refactor; a change that alters what any method draws for a given key fails here. A change
 that is *meant* to alter the draws rewrites the file, and its commit says why.
 Sizes are tiny (16 draws, 2 chains) so each method runs in seconds.
+
+``smc`` and ``anneal`` move with NUTS, whose trajectories amplify the last bits of
+floating point: XLA compiles for the host CPU, so the same key gives other draws on
+another CPU (an AMD EPYC and an Intel Xeon of this project's machines disagree from the
+first NUTS move). Their entries are pinned per CPU: ``pinned_xor.npz`` holds them for
+:data:`RECORDED_ON`, ``pinned_xor.<cpu>.npz`` for another CPU (written by ``--write``
+there); on a CPU with neither they are skipped, saying so. ``rejection`` and ``sgd`` are
+the same on every CPU seen and are always checked against ``pinned_xor.npz``.
 """
 
 from __future__ import annotations
@@ -24,6 +32,28 @@ import pytest
 import consistent_nets as cn
 
 PINNED = Path(__file__).parent / "data" / "pinned_xor.npz"
+#: the CPU whose smc and anneal draws pinned_xor.npz holds
+RECORDED_ON = "AuthenticAMD-25-17"
+#: methods whose draws depend on the CPU's floating point (NUTS moves)
+CPU_DEPENDENT = ("anneal", "smc")
+
+
+def _cpu() -> str:
+    """``vendor-family-model`` of this machine's CPU (``unknown`` where it cannot be read)."""
+    fields = {}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())
+    except OSError:
+        return "unknown"
+    return "-".join(fields.get(k, "unknown") for k in ("vendor_id", "cpu family", "model"))
+
+
+def _pinned_file(name: str) -> Path:
+    if name not in CPU_DEPENDENT or _cpu() == RECORDED_ON:
+        return PINNED
+    return PINNED.with_name(f"pinned_xor.{_cpu()}.npz")
 
 CONFIGS = {
     "rejection": dict(method="rejection", num_samples=16),
@@ -56,7 +86,11 @@ def _arrays(name, tree) -> dict[str, np.ndarray]:
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_same_key_same_tree_as_pinned(name):
-    pinned = np.load(PINNED)
+    path = _pinned_file(name)
+    if not path.exists():
+        pytest.skip(f"{name}'s draws depend on the CPU (NUTS) and none are pinned for this one ({_cpu()}): "
+                    "python tests/test_pinned.py --write on the code before a refactor pins them")
+    pinned = np.load(path)
     got = _arrays(name, _run(name))
     expected = {k: pinned[k] for k in pinned.files if k.startswith(f"{name}/")}
     assert sorted(got) == sorted(expected)
@@ -65,8 +99,11 @@ def test_same_key_same_tree_as_pinned(name):
 
 
 if __name__ == "__main__" and "--write" in sys.argv:
+    # on RECORDED_ON every method into pinned_xor.npz; elsewhere the CPU-dependent ones into this CPU's file
+    names = sorted(CONFIGS) if _cpu() == RECORDED_ON else CPU_DEPENDENT
     arrays = {}
-    for name in sorted(CONFIGS):
+    for name in names:
         arrays |= _arrays(name, _run(name))
-    np.savez(PINNED, **arrays)
-    print(f"wrote {PINNED} ({len(arrays)} arrays)")
+    path = _pinned_file(names[0])
+    np.savez(path, **arrays)
+    print(f"wrote {path} ({len(arrays)} arrays)")
