@@ -7,7 +7,7 @@ import numpy as np
 from numpyro import handlers
 from numpyro.infer import Predictive
 
-from ._checks import check_int, check_key
+from ._checks import check_key, check_split
 from ._compile import prepare
 from ._output import add_predictions
 from ._plugin import is_consistent_site, is_prediction_site
@@ -61,9 +61,9 @@ def sample(
         heuristic (biased; a baseline). Pass e.g. ``cn.SMC(target_ess=0.7)`` to
         configure one.
     num_samples : int
-        Total draws in S to return, over all chains (split evenly; rounded down to a
-        multiple of ``num_chains``). ``cn.SMC(num_particles=...)`` overrides it: every
-        population then returns all its ``num_particles`` draws.
+        Total draws in S to return, over all chains (split evenly: a multiple of
+        ``num_chains``). ``cn.SMC(num_particles=...)`` overrides it: every population then
+        returns all its ``num_particles`` draws.
     num_chains : int
         Independent chains / populations; ``log_volume_se`` and function-space R-hat
         come from their spread.
@@ -72,16 +72,18 @@ def sample(
     progress_bar : bool
         tqdm bar on a terminal; off under ``CI=true``.
     symmetrize : bool
-        For a ``Problem`` (an MLP), apply an independent uniform hidden-unit relabelling
-        (and sign flip, for odd activations) to every draw (default ``True``). Exact: the
-        target is invariant under these symmetries; it removes the orbit clumps of
-        resampled SMC particles. ``attrs["symmetrized"]`` records it (always 0 for a
-        hand-written model, whose symmetries the library does not know).
+        Apply an independent uniform hidden-unit relabelling (and sign flip, for odd
+        activations) to every draw (default ``True``) for a ``Problem`` (an MLP) or a
+        model whose ``cn.consistent`` site declares ``net=`` (on the sites it names).
+        Exact: the target is invariant under these symmetries; it removes the orbit
+        clumps of resampled SMC particles. ``attrs["symmetrized"]`` records it (0 for a
+        model that declares no network: its symmetries are not known).
 
     Returns
     -------
     xarray.DataTree
-        ``posterior`` (one variable per weight site, dims ``chain, draw, ...``),
+        ``posterior`` (one variable per weight site, dims ``chain, draw, ...``, and a
+        model's ``numpyro.deterministic`` sites at every draw),
         ``sample_stats`` (``in_set`` and method-specific stats), and ``attrs`` with
         ``method``, ``log_volume``, ``log_volume_se``, ``log_volume_se_dof`` (the SE's
         degrees of freedom: populations minus one for ``smc``), the volume's 95 % interval
@@ -115,10 +117,7 @@ def sample(
     True
     """
     sampler = resolve_method(method)
-    num_samples = check_int("num_samples", num_samples)
-    num_chains = check_int("num_chains", num_chains)
-    if num_samples < num_chains:
-        raise ValueError(f"num_samples ({num_samples}) must be >= num_chains ({num_chains})")
+    num_samples, num_chains = check_split(num_samples, num_chains, sampler)
     sampler.check_sizes(num_samples, num_chains)
     rng_key = check_key(rng_key)
     if isinstance(problem, Problem) and (model_args or model_kwargs):

@@ -38,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._api import resolve_method
-from ._checks import check_int, check_key
+from ._checks import check_int, check_key, check_split
 from ._postprocess import user_tree
 from ._problem import Problem
 from ._target import make_target
@@ -145,6 +145,8 @@ def bound_log_volume(
     num_reverse = check_int("num_reverse", num_reverse)
     reverse_steps = check_int("reverse_steps", reverse_steps)
     refine = check_int("refine", refine)
+    num_samples, num_chains = check_split(num_samples, num_chains, sampler)
+    sampler.check_sizes(num_samples, num_chains)
     missing = set(problem.net.param_shapes) - set(w_star or {})
     if missing:
         raise ValueError(f"w_star lacks the weights {sorted(missing)} of {problem.net!r}")
@@ -160,7 +162,7 @@ def bound_log_volume(
             f"w_star must lie inside the prior's support, where the reverse run starts: weights of {outside} sit "
             "on its boundary or outside it (an infinite or undefined unconstrained coordinate)"
         )
-    result = run(sampler, target, k_forward, check_int("num_samples", num_samples), check_int("num_chains", num_chains), False)
+    result = run(sampler, target, k_forward, num_samples, num_chains, False)
     if not any(bool(np.any(np.asarray(active))) for *_, active in result.schedule):
         raise ValueError(
             f"method: no population needed a tempering stage (min_fraction_in_set={sampler.min_fraction_in_set} "

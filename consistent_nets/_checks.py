@@ -60,6 +60,21 @@ def check_int(name: str, value, *, minimum: int = 1, what: str = "") -> int:
     return int(value)
 
 
+def check_split(num_samples, num_chains, sampler=None) -> tuple[int, int]:
+    """``(num_samples, num_chains)`` as ints, the draws splitting evenly over the chains
+    (unless ``sampler`` fixes the draws per population: ``cn.SMC(num_particles=...)``)."""
+    num_samples, num_chains = check_int("num_samples", num_samples), check_int("num_chains", num_chains)
+    if num_samples < num_chains:
+        raise ValueError(f"num_samples ({num_samples}) must be >= num_chains ({num_chains})")
+    if num_samples % num_chains and not getattr(sampler, "num_particles", None):
+        low = num_samples - num_samples % num_chains
+        raise ValueError(
+            f"num_samples ({num_samples}) must be a multiple of num_chains ({num_chains}), the draws being "
+            f"split evenly between them: e.g. {low} or {low + num_chains}"
+        )
+    return num_samples, num_chains
+
+
 def check_fraction(name: str, value) -> float:
     """``float(value)`` if a number strictly inside (0, 1), else ``ValueError`` naming ``name``."""
     value = check_real(name, value, minimum=0.0, strict=True)

@@ -9,6 +9,7 @@ shape share it.
 from __future__ import annotations
 
 import hashlib
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -16,10 +17,11 @@ import numpy as np
 from numpyro import handlers
 from numpyro.distributions import biject_to
 from numpyro.infer.util import transform_fn
+from numpyro.primitives import Messenger
 
 from ._plugin import is_consistent_site
 
-__all__ = ["model_key", "model_sites", "structure_key"]
+__all__ = ["check_traced", "model_key", "model_sites", "structure_key"]
 
 #: a Problem's structure -> (compiled seeded trace of its model, static site information)
 _SITES: dict = {}
@@ -73,11 +75,15 @@ def model_key(model, args, kwargs):
 
 def model_sites(model, args, kwargs, key, compile: bool = True, constants=None):
     """Trace ``model`` once (seeded): ``(static site information, (transforms to each
-    latent site's support, unconstrained values, labels of each consistency site))``.
+    latent site's support, unconstrained values, labels of each consistency site, whether
+    its outputs are finite))``.
 
     The static information is a dict: ``shapes`` ({latent name: shape}), ``consistent``
-    (consistency site names), ``constraints`` ({site: constraint}) and ``symmetry`` (the
-    first ``net=`` a consistency site declares, or ``None``). Compiled (``jax.jit``;
+    (consistency site names), ``constraints`` ({site: constraint}), ``symmetry`` (the
+    first ``net=`` a consistency site declares, or ``None``; checked against ``shapes``),
+    ``observed`` (other observed sites) and ``deterministic`` ({name: shape}). Discrete
+    latent sites, ``numpyro.param`` sites and distributions that cannot be sampled (an
+    improper prior) raise ``ValueError`` naming the site. Compiled (``jax.jit``;
     NumPyro's supports and transforms are pytrees, so they come back with concrete
     parameters), with the model's arguments as inputs and the program kept per ``key``
     (a Problem's structure) so that problems of the same shape share it. A hand-written
@@ -92,7 +98,7 @@ def model_sites(model, args, kwargs, key, compile: bool = True, constants=None):
     found = {}
 
     def trace(*args):
-        tr = handlers.trace(handlers.seed(model, rng_seed=0)).get_trace(*args, **kwargs)
+        tr = _seeded_trace(model, args, kwargs)
         latent = {n: s for n, s in tr.items() if s["type"] == "sample" and not s["is_observed"]}
         sites = [s for s in tr.values() if is_consistent_site(s)]
         if not sites:
@@ -105,13 +111,28 @@ def model_sites(model, args, kwargs, key, compile: bool = True, constants=None):
         for name, site in latent.items():
             if site["fn"].support.is_discrete:
                 raise ValueError(f"model site {name!r} is discrete; only continuous weights are supported")
+        params = [n for n, s in tr.items() if s["type"] == "param"]
+        if params:
+            raise ValueError(
+                f"model sites {params} are numpyro.param: they would stay at their initial values; make "
+                "each a sample site with a prior (it is then sampled) or pass the value as an argument"
+            )
         found["consistent"] = tuple(s["name"] for s in sites)
         found["constraints"] = {s["name"]: s["infer"]["constraint"] for s in sites}
         found["symmetry"] = next((s["infer"]["symmetry"] for s in sites if "symmetry" in s["infer"]), None)
         found["shapes"] = {name: tuple(site["value"].shape) for name, site in latent.items()}
+        found["observed"] = tuple(
+            n for n, s in tr.items() if s["type"] == "sample" and s["is_observed"] and not is_consistent_site(s)
+        )
+        found["deterministic"] = {
+            n: tuple(jnp.shape(s["value"])) for n, s in tr.items() if s["type"] == "deterministic"
+        }
+        _check_declared_symmetry(sites, found["shapes"])
         transforms = {name: biject_to(site["fn"].support) for name, site in latent.items()}
         z = transform_fn(transforms, {k: s["value"] for k, s in latent.items()}, invert=True)
-        return transforms, z, {s["name"]: jnp.asarray(s["infer"]["y"]) for s in sites}
+        labels = {s["name"]: jnp.asarray(s["infer"]["y"]) for s in sites}
+        finite = {s["name"]: jnp.all(jnp.isfinite(s["infer"]["outputs"])) for s in sites}
+        return transforms, z, labels, finite
 
     if not compile:
         out = trace(*args)
@@ -124,6 +145,75 @@ def model_sites(model, args, kwargs, key, compile: bool = True, constants=None):
         out = fn(*args)
         _remember(key, (fn, found))
     return found, out
+
+
+def check_traced(found, labels, finite) -> None:
+    """``ValueError`` naming the consistency site whose outputs at the seeded prior draw, or
+    whose labels, are not finite (a NaN in the data would otherwise surface as an empty S
+    after the whole annealing run); a ``UserWarning`` naming other observed sites."""
+    if found["observed"]:
+        warnings.warn(
+            f"model sites {list(found['observed'])} are observed (a likelihood or numpyro.factor): they count "
+            "in the target, so the draws are the prior times their likelihood restricted to S, and log_volume "
+            "is the log of its integral over S, not the prior volume of S",
+            UserWarning,
+            stacklevel=4,
+        )
+    for name, ok in finite.items():
+        if not bool(ok):
+            raise ValueError(
+                f"consistency site {name!r} has non-finite outputs (NaN or inf) at a prior draw: check the "
+                "model's arguments (e.g. a NaN in X) and its arithmetic"
+            )
+    for name, y in labels.items():
+        y = np.asarray(y)
+        if np.issubdtype(y.dtype, np.floating) and not np.isfinite(y).all():
+            raise ValueError(f"consistency site {name!r} has non-finite labels y (NaN or inf)")
+
+
+def _seeded_trace(model, args, kwargs):
+    """The model's trace at a prior draw (seed 0); a site whose distribution cannot be
+    sampled (an improper prior) is named in a ``ValueError``."""
+    names = _SiteNames()
+    try:
+        with names:
+            return handlers.trace(handlers.seed(model, rng_seed=0)).get_trace(*args, **kwargs)
+    except NotImplementedError as err:
+        site = names.last
+        raise ValueError(
+            f"model site {site!r} cannot be sampled ({str(err) or 'its distribution has no sample method'}): "
+            "an improper prior (e.g. ImproperUniform) has no volume to measure and no draws to start "
+            "from; give it a proper prior, e.g. dist.Uniform(-a, a)"
+        ) from err
+
+
+class _SiteNames(Messenger):
+    """Remembers the name of the last site the model reached."""
+
+    last = None
+
+    def process_message(self, msg):
+        self.last = msg.get("name")
+
+
+def _check_declared_symmetry(sites, shapes) -> None:
+    """``ValueError`` when a ``net=`` declaration does not match the model's latent sites."""
+    for site in sites:
+        if "symmetry" not in site["infer"]:
+            continue
+        net, pairs = site["infer"]["symmetry"]
+        for param, name in pairs:
+            want = tuple(net.param_shapes[param])
+            if name not in shapes:
+                raise ValueError(
+                    f"consistency site {site['name']!r} declares net={net!r}, whose parameter {param!r} is "
+                    f"site {name!r}, but the model has no latent sample site {name!r} (sites=... maps them)"
+                )
+            if shapes[name] != want:
+                raise ValueError(
+                    f"consistency site {site['name']!r} declares net={net!r}, whose parameter {param!r} has "
+                    f"shape {want}, but site {name!r} has shape {shapes[name]}"
+                )
 
 
 def _remember(key, value):

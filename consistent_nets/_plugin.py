@@ -85,7 +85,7 @@ def consistent(
     >>> numpyro.handlers.seed(model, 0)(X, y[:, None])
     Traceback (most recent call last):
     ...
-    ValueError: y has shape (4, 1), but Margin needs one label per row of the outputs (shape (4, 1)): y of shape (4,)
+    ValueError: y has shape (4, 1), but Margin needs one label per row of the outputs (shape (4, 1)): y of shape (4,) (consistency site 'fit')
     """
     if not isinstance(constraint, Constraint):
         raise ValueError(f"constraint must be a Margin or Tube, got {constraint!r}")
@@ -103,7 +103,10 @@ def consistent(
         return
     if not hasattr(y, "dtype"):
         y = np.asarray(y)
-    constraint.check_labels(y, shape)
+    try:
+        constraint.check_labels(y, shape)
+    except ValueError as err:  # the model's own name for its labels may not be y
+        raise ValueError(f"{err} (consistency site {name!r})") from None
     slack = constraint.point_slack(outputs, y)
     unit = dist.Unit(-constraint.slack_penalty(slack))
     infer.update(

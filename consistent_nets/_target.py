@@ -31,7 +31,7 @@ from numpyro.infer.util import potential_energy, transform_fn
 
 from ._compile import prepare
 from ._plugin import is_consistent_site, temper
-from ._model_sites import model_key, model_sites, structure_key
+from ._model_sites import check_traced, model_key, model_sites, structure_key
 from ._problem import Problem
 from ._reuse import shared_jit
 
@@ -85,6 +85,8 @@ class Target:
     constraints: dict = field(default_factory=dict)
     #: a hand-written model's :func:`~consistent_nets._model_sites.model_key` (``None``: no reuse)
     constants_key: Any = None
+    #: shape of every ``numpyro.deterministic`` site (``cn.sample`` adds them to the posterior)
+    deterministic: dict = field(default_factory=dict)
 
     # -- compiled programs shared across data ------------------------------------------
     @property
@@ -174,6 +176,11 @@ class Target:
         model = handlers.substitute(handlers.seed(self.model, rng_seed=0), data=params)
         return handlers.trace(model).get_trace(*self.args, **self.kwargs)
 
+    def deterministic_values(self, params: dict[str, jax.Array]) -> dict[str, jax.Array]:
+        """The model's ``numpyro.deterministic`` sites at constrained ``params``."""
+        tr = self._trace(params)
+        return {name: tr[name]["value"] for name in self.deterministic}
+
     def training_loss(self, params: dict[str, jax.Array]) -> jax.Array:
         """Sum of the consistency sites' smooth training losses at constrained ``params``."""
         return sum((s["infer"]["training_loss"] for s in _consistency_sites(self._trace(params))), jnp.zeros(()))
@@ -232,7 +239,15 @@ def make_target(model_or_problem, *model_args, **model_kwargs) -> Target:
     ------
     ValueError
         When the model has no ``cn.consistent`` site with labels, has discrete latent
-        sites, or a consistency site's labels do not fit its outputs.
+        sites, ``numpyro.param`` sites or an improper prior, a ``net=`` that does not fit
+        its sites, or a consistency site's labels do not fit its outputs or its outputs
+        are not finite at a prior draw.
+
+    Warns
+    -----
+    UserWarning
+        When the model has observed sites besides the consistency sites: they count in
+        the target, so ``log_volume`` is not the prior volume of S.
     """
     problem = None
     if isinstance(model_or_problem, Problem):
@@ -250,11 +265,12 @@ def make_target(model_or_problem, *model_args, **model_kwargs) -> Target:
     key = structure_key(problem, model_args)
     constants = model_key(model, model_args, model_kwargs) if problem is None else None
     try:  # one compiled program instead of dozens of eagerly compiled operations
-        found, (transforms, z0, labels) = model_sites(model, model_args, model_kwargs, key, constants=constants)
+        found, (transforms, z0, labels, finite) = model_sites(model, model_args, model_kwargs, key, constants=constants)
     except ValueError:
         raise
     except Exception:  # noqa: BLE001 - e.g. a transform that is not a pytree: trace eagerly
-        found, (transforms, z0, labels) = model_sites(model, model_args, model_kwargs, None, compile=False)
+        found, (transforms, z0, labels, finite) = model_sites(model, model_args, model_kwargs, None, compile=False)
+    check_traced(found, labels, finite)
     flat, unravel = ravel_pytree(jax.device_get(z0))
     symmetry = found["symmetry"]
     if symmetry is None and problem is not None:
@@ -273,4 +289,5 @@ def make_target(model_or_problem, *model_args, **model_kwargs) -> Target:
         labels={k: np.asarray(v) for k, v in labels.items()},
         constraints=found["constraints"],
         constants_key=constants,
+        deterministic=found["deterministic"],
     )

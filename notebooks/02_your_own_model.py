@@ -63,7 +63,8 @@ NUM_SAMPLES = 400 if SMALL else 2000
 # Two details make the rest of the notebook work: `y=None` by default (the NumPyro idiom for
 # prediction: without labels `cn.consistent` records the outputs instead of constraining
 # them), and `net=` declares which network's hidden-unit symmetries the model has, so
-# `cn.diagnose` can run its orbit test.
+# `cn.sample` symmetrizes the draws on those sites (exact, as for a `cn.Problem`) and
+# `cn.diagnose` can run its orbit test on a tree sampled with `symmetrize=False`.
 
 # %%
 X, y = cn.datasets.xor()
@@ -212,7 +213,9 @@ plt.show()
 # Given the model and its arguments, `cn.diagnose` runs every check the model allows:
 # membership and function-space R-hat/ESS from the consistency site's outputs, the chord
 # test in the unconstrained space with the model's own density, and — because the model
-# declared `net=` — the orbit test. Pass `probes=(X_probe,)` for outputs at more inputs.
+# declared `net=` — the orbit test, which says n/a here: `cn.sample` symmetrized the draws,
+# so they are orbit-uniform by construction (`symmetrize=False` tests the sampler itself).
+# Pass `probes=(X_probe,)` for outputs at more inputs.
 
 # %%
 cn.diagnose(tree, model, X, y, rng_key=jax.random.key(1), probes=(X_grid[::40],))

@@ -69,3 +69,49 @@ def test_copies_count_once_and_disagreeing_populations_count_less():
     ess_shifted, _, inflation_shifted = effective_draws(shifted, "lineage", groups)
     assert inflation_shifted > 5 and ess_shifted < ess / 5
     assert effective_draws(f, "independent")[0] == 2000
+
+
+def _declared_model(X, y=None, declare=True):
+    """XOR's 2-3-1 tanh network with an output scale the symmetries leave alone, and its
+    hidden activations recorded as a deterministic site."""
+    import jax.numpy as jnp
+    import numpyro
+    import numpyro.distributions as dist
+
+    scale = numpyro.sample("scale", dist.Uniform(0.5, 2.0))
+    w0 = numpyro.sample("w0", dist.Uniform(-3.0, 3.0).expand([2, 3]).to_event(2))
+    b0 = numpyro.sample("b0", dist.Uniform(-3.0, 3.0).expand([3]).to_event(1))
+    w1 = numpyro.sample("w1", dist.Uniform(-3.0, 3.0).expand([3, 1]).to_event(2))
+    b1 = numpyro.sample("b1", dist.Uniform(-3.0, 3.0).expand([1]).to_event(1))
+    hidden = numpyro.deterministic("hidden", jnp.tanh(X @ w0 + b0))
+    net = cn.MLP([2, 3, 1]) if declare else None
+    cn.consistent("fit", scale * (hidden @ w1 + b1), y, cn.Margin(0.0), net=net)
+
+
+def test_a_model_that_declares_its_network_is_symmetrized_on_those_sites():
+    """Same key: the same functions and the same undeclared site, other weights."""
+    X, y = cn.datasets.xor()
+    kwargs = dict(method="rejection", num_samples=200, rng_key=jax.random.key(3), progress_bar=False)
+    raw = cn.sample(_declared_model, X, y, symmetrize=False, **kwargs)
+    sym = cn.sample(_declared_model, X, y, **kwargs)
+    assert sym.attrs["symmetrized"] == 1 and raw.attrs["symmetrized"] == 0
+    assert not np.allclose(sym.posterior["w0"].values, raw.posterior["w0"].values)
+    np.testing.assert_array_equal(sym.posterior["scale"].values, raw.posterior["scale"].values)
+    grid = np.random.default_rng(0).uniform(-2, 2, (30, 2)).astype(np.float32)
+    np.testing.assert_allclose(cn.predict(_declared_model, sym, grid), cn.predict(_declared_model, raw, grid),
+                               atol=1e-4)
+    undeclared = cn.sample(_declared_model, X, y, declare=False, **kwargs)
+    assert undeclared.attrs["symmetrized"] == 0
+
+
+def test_deterministic_sites_are_in_the_posterior_at_every_draw():
+    """NumPyro's MCMC returns deterministic sites with the draws; so does cn.sample, at the
+    returned (symmetrized) draws."""
+    X, y = cn.datasets.xor()
+    tree = cn.sample(_declared_model, X, y, method="rejection", num_samples=200, rng_key=jax.random.key(4),
+                     progress_bar=False)
+    post = tree.posterior
+    assert post["hidden"].shape == (4, 50, 4, 3)
+    expect = np.tanh(np.einsum("nd,cgdh->cgnh", np.asarray(X), post["w0"].values) + post["b0"].values[:, :, None])
+    np.testing.assert_allclose(post["hidden"].values, expect, atol=1e-5)
+    assert cn.predict(_declared_model, tree, X).shape == (4, 50, 4, 1)  # the extra variable is no site to it

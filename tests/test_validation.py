@@ -142,6 +142,7 @@ SAMPLE_CASES = {
     "num_samples float": ("num_samples", dict(num_samples=10.0)),
     "num_samples bool": ("num_samples", dict(num_samples=True)),
     "num_samples < num_chains": ("num_samples", dict(num_samples=3, num_chains=4)),
+    "num_samples not split evenly": ("num_samples", dict(num_samples=201, num_chains=4)),
     "num_chains 0": ("num_chains", dict(num_chains=0)),
     "num_chains float": ("num_chains", dict(num_chains=2.0)),
     "num_chains None": ("num_chains", dict(num_chains=None)),
@@ -270,6 +271,70 @@ def test_bad_consistency_sites_fail_before_compiling(case, no_compile):
     with raises_naming(name):
         cn.sample(model, X_XOR, labels, method="rejection", num_samples=8, num_chains=2,
                   rng_key=jax.random.key(0), progress_bar=False)
+
+
+def _model_with(first_layer=None, scale=None, extra=None):
+    """An XOR model whose first layer, output scale or an extra site the case replaces."""
+    import numpyro
+    import numpyro.distributions as dist
+
+    def model(X, y):
+        w0 = (first_layer or (lambda: numpyro.sample("w0", dist.Uniform(-3.0, 3.0).expand([2, 3]).to_event(2))))()
+        b0 = numpyro.sample("b0", dist.Uniform(-3.0, 3.0).expand([3]).to_event(1))
+        w1 = numpyro.sample("w1", dist.Uniform(-3.0, 3.0).expand([3, 1]).to_event(2))
+        b1 = numpyro.sample("b1", dist.Uniform(-3.0, 3.0).expand([1]).to_event(1))
+        s = scale() if scale else 1.0
+        if extra:
+            extra()
+        cn.consistent("fit", s * (jnp.tanh(X @ w0 + b0) @ w1 + b1), y, MARGIN, net=cn.MLP([2, 3, 1]))
+
+    return model
+
+
+def _improper():
+    import numpyro
+    import numpyro.distributions as dist
+
+    return numpyro.sample("w0", dist.ImproperUniform(dist.constraints.real, (), (2, 3)))
+
+
+def _wide():
+    import numpyro
+    import numpyro.distributions as dist
+
+    return numpyro.sample("w0", dist.Uniform(-3.0, 3.0).expand([2, 4]).to_event(2))[:, :3] * 1.0
+
+
+MODEL_TRAPS = {  # (model, X, message): refused before anything compiles, naming the site
+    "NaN in X": (_model_with(), with_nan(X_XOR), r"consistency site 'fit' has non-finite outputs"),
+    "improper prior": (_model_with(first_layer=_improper), X_XOR, r"model site 'w0' cannot be sampled"),
+    "numpyro.param": (_model_with(scale=lambda: __import__("numpyro").param("s", 2.0)), X_XOR,
+                      r"model sites \['s'\] are numpyro.param"),
+    "net= of another shape": (_model_with(first_layer=_wide), X_XOR,
+                              r"parameter 'w0' has shape \(2, 3\), but site 'w0' has shape \(2, 4\)"),
+}
+
+
+@pytest.mark.parametrize("case", list(MODEL_TRAPS))
+def test_model_traps_fail_before_compiling(case, no_compile):
+    model, X, message = MODEL_TRAPS[case]
+    with pytest.raises(ValueError, match=message):
+        cn.sample(model, X, Y_XOR, num_samples=8, num_chains=2, rng_key=jax.random.key(0), progress_bar=False)
+    with pytest.raises(Compiled):  # the same model on clean data and proper sites gets to compilation
+        cn.sample(_model_with(), X_XOR, Y_XOR, num_samples=8, num_chains=2, rng_key=jax.random.key(0),
+                  progress_bar=False)
+
+
+def test_an_observed_site_is_named_in_a_warning(no_compile):
+    """A likelihood besides the consistency site changes what log_volume means: said."""
+    import numpyro
+    import numpyro.distributions as dist
+
+    model = _model_with(extra=lambda: numpyro.sample("noise", dist.Normal(0.0, 1.0), obs=0.5))
+    with pytest.warns(UserWarning, match=r"model sites \['noise'\] are observed.*not the prior volume of S"):
+        with pytest.raises(Compiled):
+            cn.sample(model, X_XOR, Y_XOR, num_samples=8, num_chains=2, rng_key=jax.random.key(0),
+                      progress_bar=False)
 
 
 def test_labels_traced_inside_jit_are_checked_by_shape():

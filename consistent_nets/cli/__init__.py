@@ -86,8 +86,8 @@ on S.
 Run 'consistent-nets COMMAND --help' for a command's options."""
 
 EPILOG = """\
-exit status: 0 done (diagnose: the sample passed), 1 diagnose: the sample failed,
-2 bad input (arguments, files), 3 no solutions found: S is empty or the sampler did
+exit status: 0 done (diagnose: the sample passed), 1 diagnose: the sample failed or
+the verdict is inconclusive, 2 bad input (arguments, files), 3 no solutions found: S is empty or the sampler did
 not reach it (the message bounds log vol(S))."""
 
 SAMPLE_EXAMPLES = """\
@@ -179,6 +179,16 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_split(args, parser) -> None:
+    """--num-samples must split evenly over the chains (4 for demo), as cn.sample needs."""
+    if getattr(args, "num_samples", None) is None:
+        return
+    chains = getattr(args, "num_chains", 4)
+    if args.num_samples < chains or args.num_samples % chains:
+        low = max(chains, args.num_samples - args.num_samples % chains)
+        parser.error(f"--num-samples ({args.num_samples}) must be a multiple of the {chains} chains (e.g. {low})")
+
+
 def _check_sample_args(args, parser) -> None:
     """Options that do not apply are refused (exit 2), never ignored; defaults filled in."""
     if args.data is not None:
@@ -226,6 +236,7 @@ def _main(argv: list[str] | None) -> int:
     parser = make_parser()
     try:
         args = parser.parse_args(argv)
+        _check_split(args, parser)
         if args.command_module == "_sample":
             _check_sample_args(args, parser)
     except SystemExit as done:  # --help, --version, or a bad argument (message already printed)

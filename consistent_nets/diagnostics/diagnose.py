@@ -174,10 +174,13 @@ def diagnose(
     checks = _apply_level(checks, alpha)
     distance, noise = combine(witnesses)
     failed = [n for n, c in checks.items() if c.passed is False]
-    missing = [f"{n} ({checks[n].detail})" for n in CORE if not checks[n].applicable]
+    reasons: dict[str, list[str]] = {}  # one reason, said once for every check it stopped
+    for n in CORE:
+        if not checks[n].applicable:
+            reasons.setdefault(checks[n].detail, []).append(n)
     inconclusive = ""
-    if not failed and missing:
-        inconclusive = "core checks did not run: " + "; ".join(missing)
+    if not failed and reasons:
+        inconclusive = "core checks did not run: " + "; ".join(f"{', '.join(n)} ({why})" for why, n in reasons.items())
     elif not failed and not math.isfinite(distance):
         inconclusive = "no distance could be estimated"
     passed = not failed and not inconclusive
@@ -186,14 +189,10 @@ def diagnose(
 
 
 def _without_a_model(tree) -> dict[str, CheckResult]:
-    why = "needs the problem or model the tree was drawn for (cn.load rebuilds a cn.Problem's)"
-    checks = {}
-    for name, null in [
-        ("membership", membership.NULL), ("rhat", mixing.RHAT_NULL), ("ess", mixing.ESS_NULL),
-        ("populations", populations.NULL), ("chord", chord.NULL), ("orbit", orbit.NULL), ("reference", two_sample.NULL),
-    ]:
-        checks[name] = not_applicable(name, null, why)
-    return checks
+    why = "needs the problem or model the tree was drawn for"
+    nulls = dict(membership=membership.NULL, rhat=mixing.RHAT_NULL, ess=mixing.ESS_NULL, populations=populations.NULL,
+                 chord=chord.NULL, orbit=orbit.NULL, reference=two_sample.NULL)
+    return {name: not_applicable(name, null, why) for name, null in nulls.items()}
 
 
 def _model_checks(tree, subject: Subject, reference, keys, num_probes, max_draws, probes, alpha):

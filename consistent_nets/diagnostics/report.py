@@ -127,13 +127,17 @@ class Report:
         widths = [max(len(r[i]) for r in rows) for i in range(5)]
         lines = [
             f"consistent-nets diagnostics: {self._headline()} (family-wise alpha = {self.alpha:g})",
-            f"distance from uniform on S (TV lower bound): {self.distance:.3g} "
-            f"(noise level {self.distance_noise:.3g})",
+            f"distance from uniform on S (TV lower bound): {self._distance_text()}",
         ]
         for r in rows:
             lines.append("  ".join(r[i].ljust(widths[i]) for i in range(5)) + "  " + r[5])
         lines += ["what to try:", *(f"  - {a}" for a in self.advice)] if self.advice else []
         return "\n".join(lines)
+
+    def _distance_text(self) -> str:
+        if not math.isfinite(self.distance):
+            return "not estimated (no chord or reference test ran)"
+        return f"{self.distance:.3g} (noise level {self.distance_noise:.3g})"
 
     def __repr__(self) -> str:
         return f"Report(verdict={self.verdict!r}, distance={self.distance:.3g}, checks={list(self.checks)})"
@@ -149,8 +153,7 @@ class Report:
         advice = f"what to try:<ul>{advice}</ul>" if advice else ""
         return (
             f"<div><b style='color:{colour}'>{verdict}</b> (family-wise &alpha; = {self.alpha:g}); "
-            f"distance from uniform on S (TV lower bound): <b>{self.distance:.3g}</b> "
-            f"(noise level {self.distance_noise:.3g})"
+            f"distance from uniform on S (TV lower bound): {html.escape(self._distance_text())}"
             f"<table><thead><tr>{head}</tr></thead><tbody>{cells}</tbody></table>{advice}</div>"
         )
 

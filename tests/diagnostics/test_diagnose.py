@@ -135,6 +135,9 @@ def test_without_the_core_checks_the_verdict_is_inconclusive(xor_rejection, xor_
     alone = cn.diagnose(xor_rejection, None, rng_key=jax.random.key(0))
     assert alone.verdict == "inconclusive" and alone.passed is False
     assert "chord" in alone.inconclusive and "needs the problem or model" in alone.inconclusive
+    # one reason stopped all three core checks: said once, not a distance of nan
+    assert alone.inconclusive == "core checks did not run: chord, rhat, ess (needs the problem or model the tree was drawn for)"
+    assert "TV lower bound): not estimated" in str(alone) and "nan" not in str(alone).splitlines()[1]
     assert "INCONCLUSIVE" in str(alone) and "INCONCLUSIVE" in alone._repr_html_()
     back = cn.Report.from_dataset(alone.to_dataset())
     assert back.verdict == "inconclusive" and back.inconclusive == alone.inconclusive
