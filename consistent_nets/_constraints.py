@@ -120,8 +120,9 @@ def _check_finite_labels(y: np.ndarray) -> None:
 class Margin(Constraint):
     """Classification with margin ``m >= 0``.
 
-    Binary when the network has one output: labels in {-1, +1} (or {0, 1}, mapped to
-    ±1) and S = {w : y_i f(x_i) >= m for all i}. Multiclass when ``d_out > 1``: integer
+    Binary when the network has one output: labels in {-1, +1} (``cn.Problem`` also
+    takes {0, 1} and maps them to ±1; in a model's ``cn.consistent``, pass
+    ``2 * y - 1``) and S = {w : y_i f(x_i) >= m for all i}. Multiclass when ``d_out > 1``: integer
     labels in ``0..d_out-1`` and S = {w : f_y(x_i) - max_{k != y} f_k(x_i) >= m}.
     """
 
