@@ -60,7 +60,9 @@ def consistent(
         weight sites: the outputs do not change under them (e.g. they are this network's,
         possibly scaled) and neither does the prior (each weight site i.i.d. and, for
         odd activations, symmetric about 0). :func:`cn.diagnose
-        <consistent_nets.diagnose>` then runs the orbit test on those sites.
+        <consistent_nets.diagnose>` then runs the orbit test on those sites, and
+        :func:`cn.sample <consistent_nets.sample>` symmetrizes the draws on them (after
+        checking the invariance at a prior draw).
     sites : mapping, optional
         ``net``'s parameter names (``w0, b0, w1, ...``) to the model's site names, when
         they differ (default: the same names).

@@ -34,6 +34,7 @@ from ._plugin import is_consistent_site, temper
 from ._model_sites import check_traced, model_key, model_sites, structure_key
 from ._problem import Problem
 from ._reuse import shared_jit
+from .symmetry import check_declared
 
 __all__ = ["Target", "Fit", "make_target"]
 
@@ -275,7 +276,7 @@ def make_target(model_or_problem, *model_args, **model_kwargs) -> Target:
     symmetry = found["symmetry"]
     if symmetry is None and problem is not None:
         symmetry = (problem.net, tuple((k, k) for k in problem.net.param_shapes))
-    return Target(
+    target = Target(
         model=model,
         args=tuple(model_args),
         kwargs=dict(model_kwargs),
@@ -291,3 +292,6 @@ def make_target(model_or_problem, *model_args, **model_kwargs) -> Target:
         constants_key=constants,
         deterministic=found["deterministic"],
     )
+    if problem is None and symmetry is not None:  # cn.sample will symmetrize on the declared sites
+        check_declared(target, flat)
+    return target

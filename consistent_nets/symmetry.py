@@ -237,3 +237,54 @@ def symmetrize(tree, problem, rng_key):
     out["posterior"] = post
     out.attrs["symmetrized"] = 1
     return out
+
+
+#: group elements tried on the seeded draw, and the relative change that counts as a change
+_DECLARED_TRIES, _DECLARED_RTOL = 4, 1e-4
+
+
+def check_declared(target, u) -> None:
+    """``ValueError`` when a model's ``net=`` declaration fails at its seeded prior draw ``u``.
+
+    ``cn.sample`` symmetrizes a model's draws on the sites ``net=`` names, which is exact
+    only if the consistency outputs and the prior are invariant under the network's
+    hidden-unit group. Checked for :data:`_DECLARED_TRIES` random group elements (one
+    compiled program, kept per model like the samplers'): the outputs and the log prior
+    (constrained space) must not change beyond float32 rounding.
+    """
+    from numpyro.infer.util import log_density
+
+    from ._plugin import temper
+
+    net, pairs = target.symmetry
+
+    def build(t):
+        def gaps(u, keys):
+            params = t.constrain(u)
+
+            def scores(p):
+                return t.fit(p).outputs, log_density(temper(t.model, 0.0), t.args, t.kwargs, p)[0]
+
+            f0, l0 = scores(params)
+
+            def moved(key):
+                m = transform({a: params[s] for a, s in pairs}, net, *random_element(key, net))
+                other = params | {s: m[a] for a, s in pairs}
+                f1, l1 = scores(other)
+                inside = jnp.all(jnp.isfinite(t.unconstrain(other)))  # a flip out of a one-sided support
+                prior = jnp.where(inside, jnp.abs(l1 - l0) / (1 + jnp.abs(l0)), jnp.inf)
+                return jnp.max(jnp.abs(f1 - f0)) / (1 + jnp.max(jnp.abs(f0))), prior
+
+            return jax.vmap(moved)(keys)
+
+        return gaps
+
+    keys = jax.random.split(jax.random.key(0), _DECLARED_TRIES)
+    outputs, prior = (float(np.max(g)) for g in target.jit(build, ("declared-symmetry",))(u, keys))
+    for what, gap in (("outputs", outputs), ("log prior", prior)):
+        if not gap <= _DECLARED_RTOL:  # nan counts as a change
+            raise ValueError(
+                f"net={net!r} is declared, but the model's {what} change under its hidden-unit symmetries at a "
+                f"prior draw (relative change {gap:.2g}): the outputs and each declared site's prior must be "
+                "invariant (i.i.d. weights, symmetric about 0 for odd activations); fix the model or drop net="
+            )

@@ -115,3 +115,35 @@ def test_deterministic_sites_are_in_the_posterior_at_every_draw():
     expect = np.tanh(np.einsum("nd,cgdh->cgnh", np.asarray(X), post["w0"].values) + post["b0"].values[:, :, None])
     np.testing.assert_allclose(post["hidden"].values, expect, atol=1e-5)
     assert cn.predict(_declared_model, tree, X).shape == (4, 50, 4, 1)  # the extra variable is no site to it
+
+
+def _misdeclared(X, y=None, first_prior=None, outputs_extra=0.0):
+    import jax.numpy as jnp
+    import numpyro
+    import numpyro.distributions as dist
+
+    w0 = numpyro.sample("w0", (first_prior or dist.Uniform(-3.0, 3.0)).expand([2, 3]).to_event(2))
+    b0 = numpyro.sample("b0", dist.Uniform(-3.0, 3.0).expand([3]).to_event(1))
+    w1 = numpyro.sample("w1", dist.Uniform(-3.0, 3.0).expand([3, 1]).to_event(2))
+    b1 = numpyro.sample("b1", dist.Uniform(-3.0, 3.0).expand([1]).to_event(1))
+    hidden = jnp.tanh(X @ w0 + b0)
+    cn.consistent("fit", hidden @ w1 + b1 + outputs_extra * hidden[:, :1], y, cn.Margin(0.0), net=cn.MLP([2, 3, 1]))
+
+
+@pytest.mark.parametrize("case, kwargs, what", [
+    ("prior not symmetric about 0", dict(first_prior="normal"), "log prior"),
+    ("prior on one side of 0", dict(first_prior="positive"), "log prior"),
+    ("outputs that single out a unit", dict(outputs_extra=0.5), "outputs"),
+])
+def test_a_wrong_net_declaration_is_refused_before_sampling(case, kwargs, what):
+    """Symmetrizing on a declaration the model does not honour would bias the draws."""
+    import numpyro.distributions as dist
+
+    priors = {"normal": dist.Normal(1.0, 1.0), "positive": dist.Uniform(0.0, 3.0)}
+    if "first_prior" in kwargs:
+        kwargs = {"first_prior": priors[kwargs["first_prior"]]}
+    X, y = cn.datasets.xor()
+    with pytest.raises(ValueError, match=rf"net=.* declared, but the model's {what} change"):
+        cn.sample(_misdeclared, X, y, method="rejection", num_samples=40, rng_key=jax.random.key(0),
+                  progress_bar=False, **kwargs)
+    cn.sample(_misdeclared, X, y, method="rejection", num_samples=40, rng_key=jax.random.key(0), progress_bar=False)
