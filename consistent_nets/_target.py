@@ -241,7 +241,7 @@ def make_target(model_or_problem, *model_args, **model_kwargs) -> Target:
     ValueError
         When the model has no ``cn.consistent`` site with labels, has discrete latent
         sites, ``numpyro.param`` sites or an improper prior, a ``net=`` that does not fit
-        its sites, or a consistency site's labels do not fit its outputs or its outputs
+        its sites or that it does not honour at a prior draw, or a consistency site's labels do not fit its outputs or its outputs
         are not finite at a prior draw.
 
     Warns

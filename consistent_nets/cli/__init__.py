@@ -87,8 +87,8 @@ Run 'consistent-nets COMMAND --help' for a command's options."""
 
 EPILOG = """\
 exit status: 0 done (diagnose: the sample passed), 1 diagnose: the sample failed or
-the verdict is inconclusive, 2 bad input (arguments, files), 3 no solutions found: S is empty or the sampler did
-not reach it (the message bounds log vol(S))."""
+the verdict is inconclusive, 2 bad input (arguments, files), 3 no solutions found: S is
+empty or the sampler did not reach it (the message bounds log vol(S))."""
 
 SAMPLE_EXAMPLES = """\
 your own data (--data): one .npz with arrays X (n, d) and y (n,), two .npy files
