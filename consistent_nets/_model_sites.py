@@ -79,7 +79,8 @@ def model_sites(model, args, kwargs, key, compile: bool = True, constants=None):
     its outputs are finite))``.
 
     The static information is a dict: ``shapes`` ({latent name: shape}), ``consistent``
-    (consistency site names), ``constraints`` ({site: constraint}), ``symmetry`` (the
+    (consistency site names), ``constraints`` ({site: constraint}), ``output_shapes``
+    ({site: shape of its outputs}), ``symmetry`` (the
     first ``net=`` a consistency site declares, or ``None``; checked against ``shapes``),
     ``observed`` (other observed sites) and ``deterministic`` ({name: shape}). Discrete
     latent sites, ``numpyro.param`` sites and distributions that cannot be sampled (an
@@ -119,6 +120,7 @@ def model_sites(model, args, kwargs, key, compile: bool = True, constants=None):
             )
         found["consistent"] = tuple(s["name"] for s in sites)
         found["constraints"] = {s["name"]: s["infer"]["constraint"] for s in sites}
+        found["output_shapes"] = {s["name"]: tuple(jnp.shape(s["infer"]["outputs"])) for s in sites}
         found["symmetry"] = next((s["infer"]["symmetry"] for s in sites if "symmetry" in s["infer"]), None)
         found["shapes"] = {name: tuple(site["value"].shape) for name, site in latent.items()}
         found["observed"] = tuple(
@@ -148,9 +150,11 @@ def model_sites(model, args, kwargs, key, compile: bool = True, constants=None):
 
 
 def check_traced(found, labels, finite) -> None:
-    """``ValueError`` naming the consistency site whose outputs at the seeded prior draw, or
-    whose labels, are not finite (a NaN in the data would otherwise surface as an empty S
-    after the whole annealing run); a ``UserWarning`` naming other observed sites."""
+    """``ValueError`` naming the consistency site whose outputs at the seeded prior draw are
+    not finite (a NaN in the data would otherwise surface as an empty S after the whole
+    annealing run) or whose labels' values its constraint refuses (``cn.consistent``
+    checks them only where they are concrete at trace time); a ``UserWarning`` naming
+    other observed sites."""
     if found["observed"]:
         warnings.warn(
             f"model sites {list(found['observed'])} are observed (a likelihood or numpyro.factor): they count "
@@ -165,10 +169,11 @@ def check_traced(found, labels, finite) -> None:
                 f"consistency site {name!r} has non-finite outputs (NaN or inf) at a prior draw: check the "
                 "model's arguments (e.g. a NaN in X) and its arithmetic"
             )
-    for name, y in labels.items():
-        y = np.asarray(y)
-        if np.issubdtype(y.dtype, np.floating) and not np.isfinite(y).all():
-            raise ValueError(f"consistency site {name!r} has non-finite labels y (NaN or inf)")
+    for name, y in labels.items():  # their values again, concrete now: labels computed in the model were traced
+        try:
+            found["constraints"][name].check_labels(np.asarray(y), found["output_shapes"][name])
+        except ValueError as err:
+            raise ValueError(f"{err} (consistency site {name!r})") from None
 
 
 def _seeded_trace(model, args, kwargs):

@@ -337,6 +337,21 @@ def test_an_observed_site_is_named_in_a_warning(no_compile):
                       progress_bar=False)
 
 
+def test_labels_computed_in_the_model_are_checked_by_value():
+    """Labels the model computes with jnp are traced when its seeded trace compiles: their
+    values are checked on the host afterwards, naming the site, before any sampler."""
+    import numpyro
+    import numpyro.distributions as dist
+
+    def model(X, y01):
+        w = numpyro.sample("w0", dist.Uniform(-3.0, 3.0).expand([2, 1]).to_event(2))
+        cn.consistent("fit", X @ w, 2 * jnp.asarray(y01) - 1, MARGIN)
+
+    with pytest.raises(ValueError, match=r"^y .*\(consistency site 'fit'\)$"):
+        cn.sample(model, X_XOR, np.array([0, 2, 2, 0]), num_samples=8, num_chains=2, rng_key=jax.random.key(0),
+                  progress_bar=False)
+
+
 def test_labels_traced_inside_jit_are_checked_by_shape():
     """Under jit the label values are unknown: shapes and dtypes are still checked."""
     from numpyro import handlers

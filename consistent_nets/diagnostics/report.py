@@ -134,10 +134,10 @@ class Report:
         lines += ["what to try:", *(f"  - {a}" for a in self.advice)] if self.advice else []
         return "\n".join(lines)
 
-    def _distance_text(self) -> str:
+    def _distance_text(self, bold=lambda text: text) -> str:
         if not math.isfinite(self.distance):
             return "not estimated (no chord or reference test ran)"
-        return f"{self.distance:.3g} (noise level {self.distance_noise:.3g})"
+        return f"{bold(f'{self.distance:.3g}')} (noise level {self.distance_noise:.3g})"
 
     def __repr__(self) -> str:
         return f"Report(verdict={self.verdict!r}, distance={self.distance:.3g}, checks={list(self.checks)})"
@@ -153,7 +153,7 @@ class Report:
         advice = f"what to try:<ul>{advice}</ul>" if advice else ""
         return (
             f"<div><b style='color:{colour}'>{verdict}</b> (family-wise &alpha; = {self.alpha:g}); "
-            f"distance from uniform on S (TV lower bound): {html.escape(self._distance_text())}"
+            f"distance from uniform on S (TV lower bound): {self._distance_text(lambda t: f'<b>{t}</b>')}"
             f"<table><thead><tr>{head}</tr></thead><tbody>{cells}</tbody></table>{advice}</div>"
         )
 
